@@ -1,0 +1,44 @@
+# freshet: `make run` and `make test` are the whole set-up (see README).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ROOT ?= .freshet
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint typecheck compile bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## compile the training pipeline and run it locally on the sample data
+	$(BIN)/freshet compile
+	$(BIN)/freshet run training --root $(ROOT)
+
+test: $(STAMP) ## run the whole test suite (starts the local emulators it needs)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff and mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: $(STAMP) ## mypy strict on freshet/ and components/
+	$(BIN)/mypy
+
+compile: $(STAMP) ## compile every pipeline to build/pipelines/*.yaml
+	$(BIN)/freshet compile
+
+bench: $(STAMP) ## benchmarks against their baselines (prints ratios)
+	$(BIN)/python bench/pipeline.py
+
+clean: ## remove build outputs and the local root
+	rm -rf build $(ROOT)

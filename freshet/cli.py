@@ -1,0 +1,119 @@
+"""The `freshet` command line: each command parses options and calls one module."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from freshet.errors import BadInput, FreshetError
+
+app = typer.Typer(
+    help="Pipeline-as-code continuous training on Kubeflow and Vertex AI Pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Local root for runs, cache and registry [default: ./.freshet or FRESHET_ROOT].",
+    ),
+]
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def plain_errors(func: F) -> F:
+    """Turns freshet errors into one sentence on stderr: exit 2 for bad input, else 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BadInput as exc:
+            _fail(str(exc), 2)
+        except FreshetError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            _fail("interrupted.", 130)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command("compile")
+@plain_errors
+def compile_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory [default: build/pipelines].")
+    ] = None,
+) -> None:
+    """Compile every pipeline to one KFP IR YAML each."""
+    from freshet.compile import compile_all
+    from freshet.config import load_settings
+
+    for path in compile_all(load_settings(), out):
+        typer.echo(str(path))
+
+
+@app.command("run")
+@plain_errors
+def run_command(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name or compiled YAML.")] = "training",
+    data: Annotated[
+        str | None, typer.Option("--data", help="Dataset URI: path, file://, gs:// or sample://.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE, repeatable.")
+    ] = None,
+    root: RootOption = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Fixed run id: a run that exists is not started again."),
+    ] = None,
+) -> None:
+    """Run a pipeline locally from its compiled YAML, with live progress."""
+    from freshet.cli_output import print_summary
+    from freshet.config import load_settings
+    from freshet.params import parse_assignments
+    from freshet.runners import RunRequest, submit
+    from freshet.runners.local import ensure_known_pipeline
+
+    ensure_known_pipeline(pipeline)
+    settings = load_settings(root=root)
+    is_file = pipeline.endswith((".yaml", ".yml"))
+    request = RunRequest(
+        pipeline=Path(pipeline).stem if is_file else pipeline,
+        template=Path(pipeline) if is_file else None,
+        parameters=dict(parse_assignments(param or [])),
+        data_uri=data,
+        run_id=run_id,
+        enable_cache=not no_cache,
+    )
+    result = submit(request, settings)
+    if result.status == "already_exists":
+        typer.echo(f"Run {result.run_id} already exists: {result.summary_path}")
+        return
+    print_summary(result.summary or {}, result.summary_path)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point for `python -m freshet`."""
+    app(prog_name="freshet")
+
+
+if __name__ == "__main__":
+    main()

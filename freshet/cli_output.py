@@ -1,0 +1,50 @@
+"""What the CLI prints at the end of a run: the step table and the key metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_summary(
+    summary: dict[str, Any], path: Path | None, console: Console | None = None
+) -> None:
+    """Prints the step table, metrics, gate decision and where the summary was written."""
+    console = console or Console()
+    table = Table(title=f"run {summary.get('run_id', '?')}")
+    for column in ("step", "status", "seconds", "cached"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for step in summary.get("steps", []):
+        style = {"succeeded": "green", "failed": "red"}.get(step["status"], "dim")
+        table.add_row(
+            step["name"],
+            f"[{style}]{step['status']}[/]",
+            f"{step['seconds']:.1f}",
+            "yes" if step["cached"] else "no",
+        )
+    console.print(table)
+    metrics = summary.get("metrics", {})
+    shown = ", ".join(
+        f"{k}={metrics[k]:.4f}" for k in ("accuracy", "f1_macro", "log_loss") if k in metrics
+    )
+    if shown:
+        console.print(f"metrics: {shown}")
+    gate = summary.get("gate") or {}
+    if summary.get("decision"):
+        reasons = "; ".join(gate.get("reasons", []))
+        console.print(f"gate: [bold]{summary['decision']}[/] ({reasons})")
+    champion = summary.get("champion")
+    if champion:
+        note = "promoted by this run" if champion.get("promoted_by_this_run") else "unchanged"
+        console.print(f"champion: v{champion['version']} ({note})")
+    console.print(
+        f"data version: {summary.get('data_version')}  "
+        f"status: {summary.get('status')}  seconds: {summary.get('seconds', 0):.1f}"
+    )
+    if summary.get("error"):
+        console.print(f"[red]error:[/] {summary['error']}")
+    if path:
+        console.print(f"summary: {path}")

@@ -1,0 +1,181 @@
+"""A file-based model registry: numbered versions and movable aliases (`champion`).
+
+Layout under the registry root::
+
+    <model>/versions/<N>/          model files and version.json
+    <model>/aliases/<alias>.json   {"version": N}
+
+Writes take an exclusive lock on `<model>/.lock`, copy a version into a temporary folder
+before renaming it into place, and replace alias files atomically, so a reader never sees
+a half-written version and a crash leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from freshet.errors import RegistryError
+
+MODEL_FILES = ("model.pt", "model.json", "training.json")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class ModelVersion(BaseModel):
+    """One registered model version."""
+
+    model: str
+    version: int
+    path: str
+    model_digest: str
+    data_version: str = ""
+    run_id: str = ""
+    metrics: dict[str, float] = {}
+    created_at: str = ""
+
+
+def model_digest(model_dir: str | Path) -> str:
+    """Content hash of a model directory's model files (what makes two models the same)."""
+    digest = hashlib.sha256()
+    for name in MODEL_FILES[:2]:
+        digest.update(name.encode() + b"\0" + (Path(model_dir) / name).read_bytes())
+    return f"sha256-{digest.hexdigest()[:16]}"
+
+
+def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+class LocalRegistry:
+    """The registry under one root directory."""
+
+    def __init__(self, root: str | Path) -> None:
+        if not str(root):
+            raise RegistryError("The model registry location is empty.")
+        self.root = Path(root)
+
+    def _model_dir(self, model: str) -> Path:
+        if not _NAME.match(model):
+            raise RegistryError(
+                f"Model name '{model}' is not valid: "
+                "use lowercase letters, digits, '-', '_' or '.'."
+            )
+        return self.root / model
+
+    @contextmanager
+    def _locked(self, model: str) -> Iterator[Path]:
+        base = self._model_dir(model)
+        (base / "versions").mkdir(parents=True, exist_ok=True)
+        (base / "aliases").mkdir(exist_ok=True)
+        with open(base / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield base
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def versions(self, model: str) -> list[ModelVersion]:
+        """All versions of a model, oldest first."""
+        base = self._model_dir(model) / "versions"
+        if not base.exists():
+            return []
+        found = []
+        for entry in base.iterdir():
+            meta = entry / "version.json"
+            if entry.name.isdigit() and meta.exists():
+                found.append(ModelVersion.model_validate_json(meta.read_text()))
+        return sorted(found, key=lambda v: v.version)
+
+    def get(self, model: str, version: int) -> ModelVersion:
+        """One version by number."""
+        meta = self._model_dir(model) / "versions" / str(version) / "version.json"
+        if not meta.exists():
+            raise RegistryError(f"Model '{model}' has no version {version} in '{self.root}'.")
+        return ModelVersion.model_validate_json(meta.read_text())
+
+    def alias(self, model: str, alias: str) -> ModelVersion | None:
+        """The version an alias points to, or None when the alias is not set."""
+        path = self._model_dir(model) / "aliases" / f"{alias}.json"
+        if not path.exists():
+            return None
+        try:
+            version = int(json.loads(path.read_text())["version"])
+        except (ValueError, KeyError, TypeError):
+            raise RegistryError(f"The alias file '{path}' is corrupt.") from None
+        return self.get(model, version)
+
+    def champion(self, model: str) -> ModelVersion | None:
+        """The current champion, or None before the first registration."""
+        return self.alias(model, "champion")
+
+    def register(
+        self,
+        model: str,
+        model_dir: str | Path,
+        *,
+        data_version: str = "",
+        run_id: str = "",
+        metrics: dict[str, float] | None = None,
+        aliases: tuple[str, ...] = ("champion",),
+    ) -> ModelVersion:
+        """Adds a model as a new version (or finds the identical one) and moves aliases to it.
+
+        Registering the same model files twice gives one version: the second call only
+        moves the aliases.
+
+        Args:
+            model: Registered model name.
+            model_dir: A directory written by the train step.
+            data_version: The data the model was trained on.
+            run_id: The run that produced it.
+            metrics: Its evaluation metrics.
+            aliases: Aliases to point at the version.
+
+        Returns:
+            The registered version.
+        """
+        digest = model_digest(model_dir)
+        with self._locked(model) as base:
+            existing = next((v for v in self.versions(model) if v.model_digest == digest), None)
+            if existing is None:
+                number = max((v.version for v in self.versions(model)), default=0) + 1
+                staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base / "versions"))
+                try:
+                    for name in MODEL_FILES:
+                        if (Path(model_dir) / name).exists():
+                            shutil.copy2(Path(model_dir) / name, staging / name)
+                    existing = ModelVersion(
+                        model=model,
+                        version=number,
+                        path=str(base / "versions" / str(number)),
+                        model_digest=digest,
+                        data_version=data_version,
+                        run_id=run_id,
+                        metrics=metrics or {},
+                        created_at=datetime.now(UTC).isoformat(),
+                    )
+                    (staging / "version.json").write_text(existing.model_dump_json(indent=2))
+                    os.replace(staging, base / "versions" / str(number))
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
+            for alias in aliases:
+                _write_json_atomic(
+                    base / "aliases" / f"{alias}.json", {"version": existing.version}
+                )
+            return existing

@@ -1,0 +1,231 @@
+"""The local runner: executes the compiled pipeline YAML with kfp.local.
+
+Local state lives under one root: `runs/<run_id>/` (summary.json and the run log),
+`artifacts/` (the kfp pipeline root), `cache/` (kfp.local's task cache) and `registry/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from freshet import params as params_module
+from freshet.compile import compile_pipeline, template_version
+from freshet.config import Settings
+from freshet.errors import BadInput
+from freshet.run_id import check_run_id, new_run_id
+from freshet.runners.base import RunRequest, RunResult
+from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
+from freshet.summary import RunSummary
+
+log = logging.getLogger(__name__)
+
+
+def preflight(values: dict[str, Any]) -> str:
+    """Checks the data and the parameters before anything is written; returns the data version.
+
+    Uses the same core functions the steps use, so a bad dataset is reported as one sentence
+    with exit code 2 instead of as a failed step.
+    """
+    from components.fetch.core import FetchConfig, inspect
+    from components.gate.core import GatePolicy
+    from components.train.core import TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    TrainConfig(**{k: v for k, v in values.items() if k in fields}).check()
+    GatePolicy(values.get("min_accuracy", 0.9), values.get("max_regression", 0.0)).check()
+    schema = inspect(
+        FetchConfig(
+            uri=values["data_uri"], label_column=values["label_column"], seed=values.get("seed", 0)
+        )
+    )
+    return schema.data_version
+
+
+class LocalRunner:
+    """Runs compiled pipelines on this machine."""
+
+    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.root = Path(settings.root).resolve()
+        self.console = console or Console(stderr=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        """Where a run's summary and log live."""
+        return self.root / "runs" / run_id
+
+    def submit(self, request: RunRequest) -> RunResult:
+        """Runs the pipeline to completion (see `Runner.submit`).
+
+        Raises:
+            BadInput: Unknown pipeline or parameter, bad value, unusable data.
+        """
+        template = request.template or compile_pipeline(request.pipeline, self.settings)
+        spec = params_module.load_template(template)
+        given = dict(request.parameters)
+        if request.data_uri is not None:
+            given["data_uri"] = request.data_uri
+        typed = params_module.resolve(spec, given)
+        values = params_module.with_defaults(spec, typed)
+        system = {"registry_uri": str(self.root / "registry")}
+        values.update({k: v for k, v in system.items() if k not in typed})
+        data_version = preflight(values) if "data_uri" in values else None
+
+        run_id = (
+            check_run_id(request.run_id)
+            if request.run_id
+            else new_run_id(spec["pipelineInfo"]["name"])
+        )
+        run_dir = self.run_dir(run_id)
+        if (run_dir / "summary.json").exists() or (run_dir / "started").exists():
+            return RunResult(
+                run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
+            )
+        values["run_id"] = run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "started").write_text(datetime.now(UTC).isoformat())
+        summary = self._execute(spec, template, values, run_id, run_dir, request, data_version)
+        path = run_dir / "summary.json"
+        part = path.with_suffix(".json.part")
+        part.write_text(summary.model_dump_json(indent=2))
+        part.replace(path)
+        return RunResult(
+            run_id=run_id, status=summary.status, summary_path=path, summary=summary.model_dump()
+        )
+
+    def _execute(
+        self,
+        spec: dict[str, Any],
+        template: Path,
+        values: dict[str, Any],
+        run_id: str,
+        run_dir: Path,
+        request: RunRequest,
+        data_version: str | None,
+    ) -> RunSummary:
+        from kfp import components, local
+
+        tracker = StepTracker(dag_task_names(spec))
+        local.init(
+            runner=local.SubprocessRunner(use_venv=False),
+            pipeline_root=str(self.root / "artifacts"),
+            enable_caching=request.enable_cache,
+            cache_root=str(self.root / "cache"),
+            raise_on_error=False,
+        )
+        pipeline = components.load_component_from_file(str(template))
+        started_at = datetime.now(UTC).isoformat()
+        started = time.perf_counter()
+        outputs: dict[str, Any] = {}
+        error = None
+        log_path = run_dir / "pipeline.log"
+        with capture_run(log_path, tracker) as capture, live_display(tracker, self.console):
+            try:
+                task = pipeline(**values)
+                outputs = dict(getattr(task, "outputs", {}) or {})
+            except Exception as exc:  # kfp raises plain exceptions for spec errors
+                error = f"The pipeline could not run: {exc}"
+        steps = tracker.records()
+        failed = [s.name for s in steps if s.status == "failed"]
+        if failed and error is None:
+            last = capture.lines.get(failed[0], [])
+            detail = next((line for line in reversed(last) if ":" in line), "")
+            error = f"Step '{failed[0]}' failed" + (f": {detail}" if detail else ".")
+        status = "failed" if error or not outputs else "succeeded"
+        return self._summarize(
+            spec,
+            template,
+            values,
+            run_id,
+            request,
+            outputs,
+            steps,
+            started_at,
+            time.perf_counter() - started,
+            status,
+            error,
+            data_version,
+            log_path,
+        )
+
+    def _summarize(
+        self,
+        spec: dict[str, Any],
+        template: Path,
+        values: dict[str, Any],
+        run_id: str,
+        request: RunRequest,
+        outputs: dict[str, Any],
+        steps: list[Any],
+        started_at: str,
+        seconds: float,
+        status: str,
+        error: str | None,
+        data_version: str | None,
+        log_path: Path,
+    ) -> RunSummary:
+        from freshet.registry import LocalRegistry
+
+        metrics = {}
+        gate: dict[str, Any] = {}
+        artifacts = {}
+        for name in ("dataset", "model", "evaluation", "gate_report", "metrics"):
+            artifact = outputs.get(name)
+            if artifact is not None and getattr(artifact, "uri", None):
+                artifacts[name] = str(artifact.uri)
+        if "metrics" in outputs:
+            metrics = {
+                k: float(v)
+                for k, v in outputs["metrics"].metadata.items()
+                if isinstance(v, int | float)
+            }
+        if "gate_report" in artifacts and Path(artifacts["gate_report"]).exists():
+            gate = json.loads(Path(artifacts["gate_report"]).read_text())
+        champion = None
+        registry_uri = values.get("registry_uri")
+        if registry_uri and values.get("model_name"):
+            version = LocalRegistry(registry_uri).champion(values["model_name"])
+            if version is not None:
+                champion = {
+                    "version": version.version,
+                    "run_id": version.run_id,
+                    "path": version.path,
+                    "promoted_by_this_run": version.run_id == run_id,
+                }
+        decision = outputs.get("decision")
+        return RunSummary(
+            run_id=run_id,
+            pipeline=spec["pipelineInfo"]["name"],
+            status="succeeded" if status == "succeeded" else "failed",
+            decision=decision if decision in ("passed", "rejected") else None,
+            data_uri=values.get("data_uri"),
+            data_version=outputs.get("data_version") or data_version,
+            reason=request.reason,
+            parameters={k: v for k, v in values.items() if k not in ("run_id",)},
+            template={"path": str(template), "version": template_version(template)},
+            started_at=started_at,
+            seconds=round(seconds, 3),
+            steps=steps,
+            metrics=metrics,
+            gate=gate,
+            champion=champion,
+            artifacts=artifacts,
+            log=str(log_path),
+            error=error,
+        )
+
+
+def ensure_known_pipeline(name: str) -> None:
+    """Raises `BadInput` for a pipeline name this project does not ship."""
+    from freshet.compile import pipeline_names
+
+    if name not in pipeline_names() and not name.endswith((".yaml", ".yml")):
+        raise BadInput(
+            f"Unknown pipeline '{name}'; known pipelines: {', '.join(pipeline_names())}."
+        )

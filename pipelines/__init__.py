@@ -1,0 +1,1 @@
+"""DAG wiring only: which step feeds which, resources, retries, caching and the gate."""

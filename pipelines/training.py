@@ -1,0 +1,124 @@
+"""The training pipeline: data-version -> fetch -> train -> evaluate -> gate -> register.
+
+Only wiring lives here. The gate and the data-version lookup read mutable state (the
+registry, the data source) and are never cached; everything else is cached on its inputs,
+and fetch takes the data version as an input so changed data never hits a stale cache.
+"""
+
+from typing import Any, NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Metrics, Model
+
+from components.evaluate.component import make_evaluate
+from components.fetch.component import make_data_version, make_fetch
+from components.gate.component import make_gate
+from components.register.component import make_register
+from components.train.component import make_train
+from freshet.config import Settings
+
+NAME = "training"
+
+
+class TrainingOutputs(NamedTuple):
+    """What a run hands back to its runner (read into `summary.json`)."""
+
+    data_version: str
+    dataset: Dataset
+    model: Model
+    metrics: Metrics
+    evaluation: Artifact
+    gate_report: Artifact
+    decision: str
+
+
+def build(settings: Settings) -> Any:
+    """Builds the training pipeline with images and resources taken from settings."""
+    cpu_image = settings.images.components
+    data_version_op = make_data_version(cpu_image)
+    fetch_op = make_fetch(cpu_image)
+    train_op = make_train(settings.images.trainer)
+    evaluate_op = make_evaluate(cpu_image)
+    gate_op = make_gate(cpu_image)
+    register_op = make_register(cpu_image)
+    resources = settings.train_resources
+
+    def limits(task: Any) -> Any:
+        return task.set_cpu_limit(settings.step_cpu_limit).set_memory_limit(
+            settings.step_memory_limit
+        )
+
+    @dsl.pipeline(  # type: ignore[untyped-decorator]
+        name=NAME, description="Fetch, train, evaluate, gate and register a classifier."
+    )
+    def training(
+        data_uri: str = "sample://digits",
+        label_column: str = "label",
+        seed: int = 0,
+        hidden_units: int = 128,
+        hidden_layers: int = 2,
+        epochs: int = 30,
+        batch_size: int = 64,
+        learning_rate: float = 0.001,
+        patience: int = 0,
+        min_accuracy: float = 0.9,
+        max_regression: float = 0.0,
+        model_name: str = "classifier",
+        registry_uri: str = "",
+        run_id: str = "",
+    ) -> TrainingOutputs:
+        version = limits(data_version_op(data_uri=data_uri)).set_caching_options(False)
+        fetched = limits(
+            fetch_op(
+                data_uri=data_uri, data_version=version.output, label_column=label_column, seed=seed
+            )
+        )
+        trained = train_op(
+            dataset=fetched.outputs["dataset"],
+            hidden_units=hidden_units,
+            hidden_layers=hidden_layers,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            seed=seed,
+        )
+        trained.set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
+        if resources.accelerator_type and resources.accelerator_count:
+            trained.set_accelerator_type(resources.accelerator_type).set_accelerator_limit(
+                resources.accelerator_count
+            )
+        evaluated = limits(
+            evaluate_op(dataset=fetched.outputs["dataset"], model=trained.outputs["model"])
+        )
+        gated = limits(
+            gate_op(
+                evaluation=evaluated.outputs["evaluation"],
+                registry_uri=registry_uri,
+                model_name=model_name,
+                min_accuracy=min_accuracy,
+                max_regression=max_regression,
+            )
+        ).set_caching_options(False)
+        with dsl.If(gated.outputs["Output"] == "passed", name="gate-passed"):
+            limits(
+                register_op(
+                    model=trained.outputs["model"],
+                    evaluation=evaluated.outputs["evaluation"],
+                    registry_uri=registry_uri,
+                    model_name=model_name,
+                    data_version=version.output,
+                    run_id=run_id,
+                )
+            ).set_caching_options(False)
+        return TrainingOutputs(
+            data_version=version.output,
+            dataset=fetched.outputs["dataset"],
+            model=trained.outputs["model"],
+            metrics=evaluated.outputs["metrics"],
+            evaluation=evaluated.outputs["evaluation"],
+            gate_report=gated.outputs["report"],
+            decision=gated.outputs["Output"],
+        )
+
+    return training
