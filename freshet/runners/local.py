@@ -18,7 +18,7 @@ from rich.console import Console
 from freshet import params as params_module
 from freshet.compile import compile_pipeline, template_version
 from freshet.config import Settings
-from freshet.errors import BadInput
+from freshet.errors import BadInput, RegistryError
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
@@ -190,7 +190,10 @@ class LocalRunner:
         champion = None
         registry_uri = values.get("registry_uri")
         if registry_uri and values.get("model_name"):
-            version = LocalRegistry(registry_uri).champion(values["model_name"])
+            try:
+                version = LocalRegistry(registry_uri).champion(values["model_name"])
+            except RegistryError as exc:
+                version, error = None, error or str(exc)
             if version is not None:
                 champion = {
                     "version": version.version,

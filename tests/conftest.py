@@ -1,0 +1,23 @@
+"""Session-wide fixtures: real local servers that tests talk to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.gcs import storage_client, storage_emulator
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint() -> Iterator[str]:
+    """Endpoint of a Cloud Storage emulator running for the whole session."""
+    with storage_emulator() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def gcs_client(gcs_endpoint: str) -> Any:
+    """A google-cloud-storage client connected to the emulator."""
+    return storage_client(gcs_endpoint)

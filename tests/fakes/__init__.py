@@ -1,0 +1,1 @@
+"""Local fakes of cloud services, served over real connections for the tests."""
