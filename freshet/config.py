@@ -6,9 +6,19 @@ and passes the result down.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +57,82 @@ class TrainResources(BaseSettings):
     accelerator_count: int = Field(default=0, ge=0)
 
 
+# Fields (e.g. "gcp.project") the command being loaded needs; see `load_settings(require=...)`.
+_REQUIRED: ContextVar[frozenset[str]] = ContextVar("freshet_required", default=frozenset())
+_GCP_PATTERNS = {
+    "project": (r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a project id such as 'my-project'"),
+    "region": (r"^[a-z]+-[a-z]+[0-9]+$", "a region such as 'us-central1'"),
+    "pipeline_root": (r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$", "a gs://bucket/path URI"),
+    "service_account": (r"^[^@\s]+@[^@\s]+\.[a-z]+$", "a service account email"),
+    "network": (
+        r"^projects/[^/]+/global/networks/[^/]+$",
+        "'projects/PROJECT_NUMBER/global/networks/NAME'",
+    ),
+    "template_repo": (
+        r"^https?://[^/\s]+/[^/\s]+/[^/\s]+$",
+        "an https://REGION-kfp.pkg.dev/PROJECT/REPO URL",
+    ),
+    "api_endpoint": (
+        r"^[A-Za-z0-9.-]+(:[0-9]+)?$",
+        "a host[:port] such as 'us-central1-aiplatform.googleapis.com'",
+    ),
+}
+_LABEL = r"^[a-z][a-z0-9_-]{0,62}$"
+
+
+class GcpSettings(BaseModel):
+    """Google Cloud and Vertex AI Pipelines: only the commands that talk to Google Cloud need them.
+
+    Missing values are reported only by commands that need them (`load_settings(require=...)`),
+    together with every malformed value.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    project: str | None = Field(default=None, description="Google Cloud project id.")
+    region: str | None = Field(default=None, description="Vertex AI region, e.g. us-central1.")
+    pipeline_root: str | None = Field(default=None, description="gs:// root of run artifacts.")
+    service_account: str | None = Field(default=None, description="Service account runs use.")
+    network: str | None = Field(default=None, description="VPC network runs are peered with.")
+    template_repo: str | None = Field(
+        default=None, description="Artifact Registry KFP repo: https://REGION-kfp.pkg.dev/P/R."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels on every run.")
+    git_commit: str | None = Field(default=None, description="Commit label [default: git HEAD].")
+    api_endpoint: str | None = Field(default=None, description="Vertex API host[:port] override.")
+    poll_seconds: float = Field(default=10.0, gt=0, description="State polling of --wait.")
+    retry_seconds: float = Field(default=60.0, gt=0, description="Retry budget on UNAVAILABLE.")
+
+    @field_validator(*_GCP_PATTERNS, mode="after")
+    @classmethod
+    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        import re
+
+        name = str(info.field_name)
+        if value is None:
+            if f"gcp.{name}" in _REQUIRED.get():
+                env = f"FRESHET_GCP__{name.upper()}"
+                raise ValueError(f"required here; set {env} or [gcp] {name} in freshet.toml")
+            return None
+        pattern, expected = _GCP_PATTERNS[name]
+        if not re.match(pattern, value):
+            raise ValueError(f"must be {expected}")
+        return value
+
+    @field_validator("labels", mode="after")
+    @classmethod
+    def _check_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, label in value.items():
+            if not re.match(_LABEL, key) or not re.match(r"^[a-z0-9_-]{0,63}$", label):
+                raise ValueError(
+                    f"label {key}={label} must use lowercase letters, digits, '_' and '-' "
+                    "(key starting with a letter), at most 63 characters each"
+                )
+        return value
+
+
 class Settings(BaseSettings):
     """All settings of freshet.
 
@@ -67,6 +153,11 @@ class Settings(BaseSettings):
     train_resources: TrainResources = Field(default_factory=TrainResources)
     step_cpu_limit: str = "2"
     step_memory_limit: str = "4G"
+    runner: Literal["local", "vertex"] = Field(
+        default="local", description="Where `submit()` runs pipelines (triggers included)."
+    )
+    # Validated even when absent, so that required-but-missing fields are reported.
+    gcp: GcpSettings = Field(default={}, validate_default=True)
 
     @classmethod
     def settings_customise_sources(
@@ -81,10 +172,11 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(*, require: Collection[str] = (), **overrides: object) -> Settings:
     """Loads settings, reporting every missing or malformed value in one error.
 
     Args:
+        require: Optional fields this command needs, e.g. ``("gcp.project",)``.
         **overrides: Values that take precedence (e.g. from CLI options).
 
     Returns:
@@ -93,11 +185,15 @@ def load_settings(**overrides: object) -> Settings:
     Raises:
         ConfigError: Naming each offending field and value.
     """
+    token = _REQUIRED.set(frozenset(require))
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            + ("" if err.get("input") is None else f" (got {err.get('input')!r})")
             for err in exc.errors()
         )
         raise ConfigError(f"Invalid settings: {problems}.") from None
+    finally:
+        _REQUIRED.reset(token)
