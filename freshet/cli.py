@@ -110,6 +110,11 @@ def run_command(
         raise typer.Exit(1)
 
 
+from freshet.serving.command import serve_command  # noqa: E402  (light: typer only)
+
+app.command("serve")(plain_errors(serve_command))
+
+
 def main() -> None:
     """Entry point for `python -m freshet`."""
     app(prog_name="freshet")

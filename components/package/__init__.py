@@ -1,0 +1,1 @@
+"""The package step: the serving bundle (ONNX + signature + golden examples)."""
