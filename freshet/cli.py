@@ -114,6 +114,19 @@ from freshet.serving.command import serve_command  # noqa: E402  (light: typer o
 
 app.command("serve")(plain_errors(serve_command))
 
+from freshet.trigger.cli import build_trigger_app  # noqa: E402  (light: typer only)
+
+app.add_typer(build_trigger_app(plain_errors), name="trigger")
+
+
+from freshet.cli_vertex import register as register_vertex  # noqa: E402  (light: typer only)
+
+register_vertex(app, plain_errors)
+
+from freshet.lint.cli import lint_command  # noqa: E402  (light: typer and rich only)
+
+app.command("lint")(plain_errors(lint_command))
+
 
 def main() -> None:
     """Entry point for `python -m freshet`."""

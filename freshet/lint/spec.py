@@ -1,0 +1,59 @@
+"""A flat view of a compiled KFP pipeline spec: one record per executable task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Task:
+    """One container task, with what the policy rules look at."""
+
+    name: str
+    image: str
+    resources: dict[str, Any]
+    inputs: set[str]
+    caching: bool
+    conditions: list[str] = field(default_factory=list)
+    condition_producers: set[str] = field(default_factory=set)
+
+
+def tasks_of(spec: dict[str, Any]) -> list[Task]:
+    """Flattens the root DAG and its sub-DAGs (conditions, loops, exit handlers)."""
+    components = spec.get("components", {})
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    found: list[Task] = []
+
+    def walk(dag: dict[str, Any], conditions: list[str], producers: set[str]) -> None:
+        for name, task in sorted(dag.get("tasks", {}).items()):
+            component = components.get(task.get("componentRef", {}).get("name", ""), {})
+            condition = task.get("triggerPolicy", {}).get("condition", "")
+            params = task.get("inputs", {}).get("parameters", {})
+            if "dag" in component:
+                referenced = {
+                    source["taskOutputParameter"]["producerTask"]
+                    for channel, source in params.items()
+                    if condition and channel in condition and "taskOutputParameter" in source
+                }
+                walk(
+                    component["dag"],
+                    conditions + [condition] if condition else conditions,
+                    producers | referenced,
+                )
+                continue
+            container = executors.get(component.get("executorLabel", ""), {}).get("container", {})
+            found.append(
+                Task(
+                    name=name,
+                    image=container.get("image", ""),
+                    resources=container.get("resources", {}),
+                    inputs=set(component.get("inputDefinitions", {}).get("parameters", {})),
+                    caching=bool(task.get("cachingOptions", {}).get("enableCache", False)),
+                    conditions=conditions + ([condition] if condition else []),
+                    condition_producers=set(producers),
+                )
+            )
+
+    walk(spec.get("root", {}).get("dag", {}), [], set())
+    return found
