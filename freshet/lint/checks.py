@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from freshet.lint.spec import Task, tasks_of
+from freshet.lint.spec import tasks_of
 
 Violation = tuple[str, str]
 Check = Callable[[dict[str, Any], dict[str, Any]], Iterator[Violation]]
