@@ -14,7 +14,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from freshet.trigger.deadletter import DeadLetterPublisher
 from freshet.trigger.events import PoisonMessage, cloud_event_from_http, parse_cloud_event
@@ -134,12 +137,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-def create_app(service: PushService) -> Any:
+def create_app(service: PushService) -> FastAPI:
     """The FastAPI app: POST / (push envelopes and CloudEvents), GET /healthz."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
-    from starlette.concurrency import run_in_threadpool
-
     app = FastAPI(title="freshet trigger", docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
