@@ -1,10 +1,15 @@
 """Train: a PyTorch MLP classifier, seeded, resumable from its last checkpoint.
 
-Data that fits in memory is held as tensors on the device and batches are drawn by index,
-so there is no per-sample DataLoader work. A checkpoint (weights, optimizer, RNG state,
-position, best validation score) is written atomically at every epoch end and every
-`checkpoint_every_steps` steps; a restarted run with the same output directory resumes from
-it and, on the CPU, ends with the same weights as an uninterrupted run.
+The loop keeps the device busy: data that fits is held on the device and batched by index
+(see `components.train.data`), larger data streams through a DataLoader; on CUDA the forward
+pass runs under bf16 autocast with TF32 matmuls, and `torch.compile` is one flag away.
+
+A checkpoint (weights, optimizer, scheduler, RNG states, position, best validation score) is
+written atomically at every epoch end, every `checkpoint_every_steps` steps and on SIGTERM
+(the Spot preemption notice), after which training raises `TrainingInterrupted` so the step
+exits non-zero and its retry resumes. A restarted run that finds a checkpoint of the same
+configuration and data resumes from it and, on the CPU, ends with bitwise the same weights as
+an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from components.fetch.core import DatasetSchema
-from components.train import checkpoint
+from components.train import checkpoint, data
 from components.train.model import ModelSpec, build_mlp
 from freshet.errors import BadInput, FreshetError
 
-CHECKPOINT = Path("checkpoint") / "last.pt"
+CHECKPOINT_DIR = "checkpoint"
+SCHEDULES = ("constant", "cosine")
+# Settings that change how fast training runs but not what it computes: a retry may change
+# them (another machine, another worker count) and still resume the same checkpoint.
+NOT_FINGERPRINTED = ("device", "compile_model", "checkpoint_every_steps", "loader_workers")
 
 
 class TrainingInterrupted(FreshetError):
@@ -42,15 +51,18 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
+    lr_schedule: str = "constant"
     patience: int = 0
     seed: int = 0
     device: str = "auto"
     checkpoint_every_steps: int = 0
+    compile_model: bool = False
+    data_loading: str = "auto"
+    loader_workers: int = -1
 
     def check(self) -> None:
         """Rejects values that cannot train, naming the value."""
-        positive = ("hidden_units", "epochs", "batch_size")
-        for name in positive:
+        for name in ("hidden_units", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise BadInput(f"{name} must be at least 1: {getattr(self, name)}.")
         for name in ("hidden_layers", "patience", "checkpoint_every_steps", "weight_decay"):
@@ -60,6 +72,12 @@ class TrainConfig:
             raise BadInput(f"learning_rate must be positive: {self.learning_rate}.")
         if self.device not in ("auto", "cpu", "cuda"):
             raise BadInput(f"device must be auto, cpu or cuda: '{self.device}'.")
+        if self.lr_schedule not in SCHEDULES:
+            raise BadInput(f"lr_schedule must be constant or cosine: '{self.lr_schedule}'.")
+        if self.data_loading not in data.MODES:
+            raise BadInput(f"data_loading must be auto, memory or stream: '{self.data_loading}'.")
+        if self.loader_workers < -1:
+            raise BadInput(f"loader_workers must be -1 (auto) or more: {self.loader_workers}.")
 
 
 @dataclass
@@ -67,79 +85,59 @@ class TrainResult:
     """What training did."""
 
     device: str
+    data_loading: str
     epochs_run: int
     best_epoch: int
     best_val_loss: float
     val_accuracy: float
     resumed_from_step: int
+    steps: int
     samples_per_second: float
+    train_seconds: float
+    checkpoint_seconds: float
+    checkpoint_write_seconds: float
+    checkpoints: int
+    checkpoint_uri: str
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-@dataclass
-class _Data:
-    x_train: Any
-    y_train: Any
-    x_val: Any
-    y_val: Any
-    spec: ModelSpec
 
 
 def pick_device(requested: str) -> Any:
     """Chooses CUDA when present (or asked for), else the CPU."""
     import torch
 
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise BadInput("device is 'cuda' but this machine has no CUDA device.")
     if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")
 
 
-def _load_data(dataset_dir: Path, config: TrainConfig, device: Any) -> _Data:
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    schema = DatasetSchema.load(dataset_dir)
-    index = {label: i for i, label in enumerate(schema.labels)}
-
-    def arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
-        frame = pd.read_parquet(dataset_dir / f"{split}.parquet")
-        x = frame[schema.features].to_numpy(dtype=np.float32)
-        y = frame[schema.label_column].map(lambda v: index[str(v)]).to_numpy(dtype=np.int64)
-        return x, y
-
-    x_train, y_train = arrays("train")
-    x_val, y_val = arrays("validation")
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    scale = np.where(std > 1e-12, std, 1.0).astype(np.float32)
-    spec = ModelSpec(
-        features=schema.features,
-        labels=schema.labels,
-        label_column=schema.label_column,
-        mean=[float(v) for v in mean],
-        scale=[float(v) for v in scale],
-        hidden_units=config.hidden_units,
-        hidden_layers=config.hidden_layers,
-        data_version=schema.data_version,
+def fingerprint(config: TrainConfig, schema: DatasetSchema, mode: str) -> str:
+    """What a checkpoint must match to be resumed: the computation, not how fast it runs."""
+    keyed = {k: v for k, v in asdict(config).items() if k not in NOT_FINGERPRINTED}
+    keyed["data_loading"] = mode
+    text = json.dumps(
+        {
+            "config": keyed,
+            "data": schema.data_version,
+            "features": schema.features,
+            "labels": schema.labels,
+            "rows": schema.rows,
+        },
+        sort_keys=True,
     )
-
-    def tensor(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy((x - mean) / scale).to(device)
-
-    return _Data(
-        x_train=tensor(x_train),
-        y_train=torch.from_numpy(y_train).to(device),
-        x_val=tensor(x_val),
-        y_val=torch.from_numpy(y_val).to(device),
-        spec=spec,
-    )
-
-
-def _fingerprint(config: TrainConfig, spec: ModelSpec) -> str:
-    keyed = {k: v for k, v in asdict(config).items() if k != "device"}
-    text = json.dumps({"config": keyed, "data": spec.data_version}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checkpoint_location(model_dir: Path, checkpoint_root: str, key: str) -> str:
+    """Where the checkpoint lives: under the model output, or under a root kept across retries.
+
+    With a root (e.g. `gs://bucket/checkpoints`), the location is `<root>/<key[:16]>` so
+    attempts of the same computation share it and different ones never collide.
+    """
+    if not checkpoint_root.strip():
+        return str(model_dir / CHECKPOINT_DIR)
+    return f"{checkpoint_root.rstrip('/')}/{key[:16]}"
 
 
 @contextmanager
@@ -156,156 +154,258 @@ def _sigterm_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _evaluate(network: Any, x: Any, y: Any) -> tuple[float, float]:
+@contextmanager
+def _numerics(device: Any) -> Iterator[None]:
+    """Deterministic kernels on the CPU; TF32 matmuls on CUDA. Restores the global settings."""
+    import torch
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    precision = torch.get_float32_matmul_precision()
+    cudnn_tf32 = torch.backends.cudnn.allow_tf32
+    try:
+        if device.type == "cpu":
+            torch.use_deterministic_algorithms(True)
+        else:
+            torch.set_float32_matmul_precision("high")
+            torch.backends.cudnn.allow_tf32 = True
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        torch.set_float32_matmul_precision(precision)
+        torch.backends.cudnn.allow_tf32 = cudnn_tf32
+
+
+def _evaluate(network: Any, batches: Iterator[data.Batch], autocast: Any) -> tuple[float, float]:
     import torch
     from torch.nn import functional
 
     network.eval()
+    loss_sum, correct, rows = 0.0, 0, 0
     with torch.no_grad():
-        logits = network(x).float()
-        loss = float(functional.cross_entropy(logits, y))
-        accuracy = float((logits.argmax(dim=1) == y).float().mean())
+        for x, y in batches:
+            with autocast:
+                logits = network(x)
+            logits = logits.float()
+            loss_sum += float(functional.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(dim=1) == y).sum())
+            rows += int(y.shape[0])
     network.train()
-    return loss, accuracy
+    if rows == 0:
+        raise BadInput("The validation split is empty; training needs at least one row.")
+    return loss_sum / rows, correct / rows
 
 
-def train(dataset_dir: str | Path, model_dir: str | Path, config: TrainConfig) -> TrainResult:
-    """Trains the classifier and writes `model.pt`, `model.json` and `training.json`.
-
-    Args:
-        dataset_dir: A directory written by the fetch step.
-        model_dir: Output directory (the KFP Model artifact path); a checkpoint found here
-            from an earlier attempt with the same config and data is resumed.
-        config: Model size and optimisation settings.
-
-    Returns:
-        What training did.
-
-    Raises:
-        TrainingInterrupted: SIGTERM arrived; a checkpoint was saved first.
-    """
-    import torch
-    from torch.nn import functional
-
-    config.check()
-    out = Path(model_dir)
-    device = pick_device(config.device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    data = _load_data(Path(dataset_dir), config, device)
-    fingerprint = _fingerprint(config, data.spec)
-
-    torch.manual_seed(config.seed)
-    network = build_mlp(
-        len(data.spec.features), len(data.spec.labels), config.hidden_units, config.hidden_layers
-    ).to(device)
-    optimizer = torch.optim.Adam(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    generator = torch.Generator().manual_seed(config.seed)
-    state: dict[str, Any] = {
+def _initial_state() -> dict[str, Any]:
+    return {
         "epoch": 0,
         "step": 0,
-        "perm": None,
         "global_step": 0,
+        "epoch_rng": None,  # generator state at the start of the current epoch
         "best_val_loss": float("inf"),
         "best_epoch": -1,
         "best_state": None,
         "stale_epochs": 0,
         "history": [],
     }
-    saved = checkpoint.load(out / CHECKPOINT)
-    resumed_from = 0
-    if saved is not None and saved.get("fingerprint") == fingerprint:
+
+
+def train(
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    config: TrainConfig,
+    checkpoint_root: str = "",
+    storage_client: Any = None,
+) -> TrainResult:
+    """Trains the classifier and writes `model.pt`, `model.json` and `training.json`.
+
+    Args:
+        dataset_dir: A directory written by the fetch step.
+        model_dir: Output directory (the KFP Model artifact path).
+        config: Model size and optimisation settings.
+        checkpoint_root: Directory or `gs://` prefix kept across retries; the checkpoint goes
+            under `model_dir` when empty. A checkpoint found there from an earlier attempt
+            with the same configuration and data is resumed.
+        storage_client: A `google.cloud.storage.Client` for a gs:// root (default client
+            when None).
+
+    Returns:
+        What training did.
+
+    Raises:
+        BadInput: A setting or the dataset cannot train.
+        TrainingInterrupted: SIGTERM arrived; a checkpoint was saved first.
+    """
+    import torch
+
+    config.check()
+    out = Path(model_dir)
+    dataset_path = Path(dataset_dir)
+    device = pick_device(config.device)
+    schema = DatasetSchema.load(dataset_path)
+    mode = data.choose_mode(config.data_loading, dataset_path, schema, device)
+    key = fingerprint(config, schema, mode)
+    store = checkpoint.open_store(checkpoint_location(out, checkpoint_root, key), storage_client)
+    with _numerics(device):
+        source = data.open_source(dataset_path, schema, mode, device, config.loader_workers)
+        spec = ModelSpec(
+            features=schema.features,
+            labels=schema.labels,
+            label_column=schema.label_column,
+            mean=[float(v) for v in source.standardizer.mean],
+            scale=[float(v) for v in source.standardizer.scale],
+            hidden_units=config.hidden_units,
+            hidden_layers=config.hidden_layers,
+            data_version=schema.data_version,
+        )
+        writer = checkpoint.CheckpointWriter(store)
+        try:
+            result, weights = _fit(source, spec, config, device, key, writer)
+        finally:
+            writer.close()
+    result.checkpoint_seconds = writer.blocking_seconds
+    result.checkpoint_write_seconds = writer.write_seconds
+    result.checkpoints = writer.saves
+    result.checkpoint_uri = store.uri
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(weights, out / "model.pt")
+    (out / "model.json").write_text(spec.to_json())
+    (out / "training.json").write_text(json.dumps(asdict(result), indent=2))
+    return result
+
+
+def _fit(
+    source: data.InMemory | data.Streamed,
+    spec: ModelSpec,
+    config: TrainConfig,
+    device: Any,
+    key: str,
+    writer: checkpoint.CheckpointWriter,
+) -> tuple[TrainResult, dict[str, Any]]:
+    import torch
+    from torch.nn import functional
+
+    torch.manual_seed(config.seed)
+    network = build_mlp(
+        len(spec.features), len(spec.labels), config.hidden_units, config.hidden_layers
+    ).to(device)
+    optimizer = torch.optim.Adam(
+        network.parameters(),
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        fused=device.type == "cuda" or None,
+    )
+    steps_per_epoch = source.steps_per_epoch(config.batch_size)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps_per_epoch)
+        if config.lr_schedule == "cosine"
+        else None
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    state = _initial_state()
+    saved_bytes = writer.store.read()
+    saved = checkpoint.loads(saved_bytes) if saved_bytes is not None else None
+    if saved is not None and saved.get("fingerprint") == key:
         network.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
         generator.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         state = saved["loop"]
-        resumed_from = int(state["global_step"])
+    resumed_from = int(state["global_step"])
 
-    def save() -> None:
-        checkpoint.save_atomic(
-            {
-                "fingerprint": fingerprint,
-                "model": network.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "loop": state,
-            },
-            out / CHECKPOINT,
-        )
+    def snapshot() -> dict[str, Any]:
+        return {
+            "fingerprint": key,
+            "model": network.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "loop": state,
+        }
 
-    n = int(data.x_train.shape[0])
+    forward = torch.compile(network) if config.compile_model else network
     autocast = torch.autocast(
         device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"
     )
+    every = config.checkpoint_every_steps
     samples = 0
     started = time.perf_counter()
     network.train()
     with _sigterm_flag() as stop:
         while state["epoch"] < config.epochs:
-            if state["perm"] is None:
-                state["perm"] = torch.randperm(n, generator=generator)
-            perm = state["perm"].to(device)
-            for start in range(state["step"] * config.batch_size, n, config.batch_size):
-                idx = perm[start : start + config.batch_size]
+            if state["epoch_rng"] is None:
+                state["epoch_rng"] = generator.get_state()
+            else:  # resuming mid-epoch: draw the same permutation again
+                generator.set_state(state["epoch_rng"])
+            plan = source.draw(generator)
+            for x, y in source.batches(plan, state["step"], config.batch_size):
                 with autocast:
-                    loss = functional.cross_entropy(network(data.x_train[idx]), data.y_train[idx])
+                    loss = functional.cross_entropy(forward(x), y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
-                samples += int(idx.shape[0])
+                if scheduler is not None:
+                    scheduler.step()
+                samples += int(y.shape[0])
                 state["step"] += 1
                 state["global_step"] += 1
-                every = config.checkpoint_every_steps
-                if stop.is_set() or (every and state["global_step"] % every == 0):
-                    save()
                 if stop.is_set():
+                    writer.save(snapshot(), wait=True)
                     raise TrainingInterrupted(
                         f"Training stopped by SIGTERM at step {state['global_step']}; "
-                        "the checkpoint was saved and a retry resumes from it."
+                        f"the checkpoint is saved at {writer.store.uri} and a retry resumes it."
                     )
-            val_loss, val_accuracy = _evaluate(network, data.x_val, data.y_val)
-            state["history"].append(
-                {"epoch": state["epoch"], "val_loss": val_loss, "val_accuracy": val_accuracy}
-            )
-            if val_loss < state["best_val_loss"]:
-                state.update(
-                    best_val_loss=val_loss,
-                    best_epoch=state["epoch"],
-                    stale_epochs=0,
-                    best_state={
-                        k: v.detach().cpu().clone() for k, v in network.state_dict().items()
-                    },
-                )
-            else:
-                state["stale_epochs"] += 1
-            state.update(epoch=state["epoch"] + 1, step=0, perm=None)
-            stopping = bool(config.patience and state["stale_epochs"] >= config.patience)
-            if stopping:
-                state["epoch"] = config.epochs
-            save()
+                if every and state["global_step"] % every == 0:
+                    writer.save(snapshot())
+            _end_epoch(state, network, source, autocast, config)
+            writer.save(snapshot())
     elapsed = time.perf_counter() - started
 
     network.load_state_dict(state["best_state"])
-    _, val_accuracy = _evaluate(network, data.x_val, data.y_val)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in network.state_dict().items()}, out / "model.pt")
-    (out / "model.json").write_text(data.spec.to_json())
+    _, val_accuracy = _evaluate(network, source.validation(), autocast)
     result = TrainResult(
         device=device.type,
+        data_loading=source.mode,
         epochs_run=len(state["history"]),
         best_epoch=int(state["best_epoch"]),
         best_val_loss=float(state["best_val_loss"]),
         val_accuracy=val_accuracy,
         resumed_from_step=resumed_from,
+        steps=int(state["global_step"]),
         samples_per_second=samples / elapsed if elapsed > 0 else 0.0,
+        train_seconds=elapsed,
+        checkpoint_seconds=0.0,
+        checkpoint_write_seconds=0.0,
+        checkpoints=0,
+        checkpoint_uri="",
         history=state["history"],
     )
-    (out / "training.json").write_text(json.dumps(asdict(result), indent=2))
-    return result
+    return result, {k: v.detach().cpu() for k, v in network.state_dict().items()}
+
+
+def _end_epoch(
+    state: dict[str, Any],
+    network: Any,
+    source: data.InMemory | data.Streamed,
+    autocast: Any,
+    config: TrainConfig,
+) -> None:
+    """Validates, keeps the best weights, and decides on early stopping."""
+    val_loss, val_accuracy = _evaluate(network, source.validation(), autocast)
+    state["history"].append(
+        {"epoch": state["epoch"], "val_loss": val_loss, "val_accuracy": val_accuracy}
+    )
+    if val_loss < state["best_val_loss"]:
+        state.update(
+            best_val_loss=val_loss,
+            best_epoch=state["epoch"],
+            stale_epochs=0,
+            best_state={k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
+        )
+    else:
+        state["stale_epochs"] += 1
+    state.update(epoch=state["epoch"] + 1, step=0, epoch_rng=None)
+    if config.patience and state["stale_epochs"] >= config.patience:
+        state["epoch"] = config.epochs
