@@ -6,7 +6,9 @@ ROOT ?= .freshet
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck compile bench clean
+.PHONY: help venv run test lint typecheck compile images bench clean
+IMAGE_PREFIX ?= freshet
+TAG ?= dev
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,16 +30,21 @@ test: $(STAMP) ## run the whole test suite (starts the local emulators it needs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
-lint: $(STAMP) ## ruff and mypy strict
+lint: $(STAMP) ## ruff, mypy strict and the pipeline policy lint (cloudbuild: lint)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/freshet lint
 
 typecheck: $(STAMP) ## mypy strict on freshet/ and components/
 	$(BIN)/mypy
 
-compile: $(STAMP) ## compile every pipeline to build/pipelines/*.yaml
+compile: $(STAMP) ## compile every pipeline to build/pipelines/*.yaml (cloudbuild: compile)
 	$(BIN)/freshet compile
+
+images: ## build the components and trainer images (needs a Docker engine; cloudbuild: build-*)
+	docker build -f containers/components.Dockerfile -t $(IMAGE_PREFIX)/components:$(TAG) .
+	docker build -f containers/trainer.Dockerfile -t $(IMAGE_PREFIX)/trainer:$(TAG) .
 
 bench: $(STAMP) ## benchmarks against their baselines (prints ratios)
 	$(BIN)/python bench/pipeline.py
