@@ -36,6 +36,13 @@ def print_summary(
     if summary.get("decision"):
         reasons = "; ".join(gate.get("reasons", []))
         console.print(f"gate: [bold]{summary['decision']}[/] ({reasons})")
+    if summary.get("verification"):
+        artifacts = summary.get("artifacts", {})
+        console.print(
+            f"verification: [bold]{summary['verification']}[/] "
+            f"(bundle {artifacts.get('bundle', '?')}, report "
+            f"{artifacts.get('verification_report', '?')})"
+        )
     champion = summary.get("champion")
     if champion:
         note = "promoted by this run" if champion.get("promoted_by_this_run") else "unchanged"

@@ -1,8 +1,11 @@
-"""The training pipeline: data-version -> fetch -> train -> evaluate -> gate -> register.
+"""The training pipeline: fetch, train, evaluate, gate, then package, verify and register.
 
 Only wiring lives here. The gate and the data-version lookup read mutable state (the
 registry, the data source) and are never cached; everything else is cached on its inputs,
 and fetch takes the data version as an input so changed data never hits a stale cache.
+Verify is never cached either: it checks that the bundle serves with today's runtime, and
+register runs only after it passed, so the champion alias never moves to a model whose
+serving artifact did not answer correctly.
 """
 
 from typing import Any, NamedTuple
@@ -13,8 +16,10 @@ from kfp.dsl import Artifact, Dataset, Metrics, Model
 from components.evaluate.component import make_evaluate
 from components.fetch.component import make_data_version, make_fetch
 from components.gate.component import make_gate
+from components.package.component import make_package
 from components.register.component import make_register
 from components.train.component import make_train
+from components.verify.component import make_verify
 from freshet.config import Settings
 
 NAME = "training"
@@ -40,6 +45,8 @@ def build(settings: Settings) -> Any:
     train_op = make_train(settings.images.trainer)
     evaluate_op = make_evaluate(cpu_image)
     gate_op = make_gate(cpu_image)
+    package_op = make_package(cpu_image)
+    verify_op = make_verify(cpu_image)
     register_op = make_register(cpu_image)
     resources = settings.train_resources
 
@@ -49,7 +56,8 @@ def build(settings: Settings) -> Any:
         )
 
     @dsl.pipeline(  # type: ignore[untyped-decorator]
-        name=NAME, description="Fetch, train, evaluate, gate and register a classifier."
+        name=NAME,
+        description="Fetch, train, evaluate, gate, package, verify and register a classifier.",
     )
     def training(
         data_uri: str = "sample://digits",
@@ -66,6 +74,16 @@ def build(settings: Settings) -> Any:
         model_name: str = "classifier",
         registry_uri: str = "",
         run_id: str = "",
+        golden_count: int = 100,
+        git_commit: str = "",
+        serving_image: str = "",
+        build_project: str = "",
+        build_bucket: str = "",
+        serve_command: str = "",
+        startup_timeout_s: float = 20.0,
+        latency_requests: int = 200,
+        latency_slo_p99_ms: float = 100.0,
+        golden_tolerance: float = 0.0001,
     ) -> TrainingOutputs:
         version = limits(data_version_op(data_uri=data_uri)).set_caching_options(False)
         fetched = limits(
@@ -101,6 +119,28 @@ def build(settings: Settings) -> Any:
             )
         ).set_caching_options(False)
         with dsl.If(gated.outputs["Output"] == "passed", name="gate-passed"):
+            packaged = limits(
+                package_op(
+                    dataset=fetched.outputs["dataset"],
+                    model=trained.outputs["model"],
+                    golden_count=golden_count,
+                    git_commit=git_commit,
+                    serving_image=serving_image,
+                    build_project=build_project,
+                    build_bucket=build_bucket,
+                )
+            )
+            verified = limits(
+                verify_op(
+                    bundle=packaged.outputs["bundle"],
+                    run_id=run_id,
+                    serve_command=serve_command,
+                    startup_timeout_s=startup_timeout_s,
+                    latency_requests=latency_requests,
+                    latency_slo_p99_ms=latency_slo_p99_ms,
+                    tolerance=golden_tolerance,
+                )
+            ).set_caching_options(False)
             limits(
                 register_op(
                     model=trained.outputs["model"],
@@ -110,7 +150,7 @@ def build(settings: Settings) -> Any:
                     data_version=version.output,
                     run_id=run_id,
                 )
-            ).set_caching_options(False)
+            ).after(verified).set_caching_options(False)
         return TrainingOutputs(
             data_version=version.output,
             dataset=fetched.outputs["dataset"],

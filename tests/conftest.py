@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.bundles import bundle, no_leftover_servers, trained  # noqa: F401
 from tests.fakes.gcs import storage_client, storage_emulator
 
 

@@ -113,7 +113,9 @@ class ServerProcess:
             _signal_group(pgid, signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             while group_alive(pgid) and time.monotonic() < deadline:
-                self.poll()
+                if self.poll() is not None:
+                    # The server is down; what is left are helpers: no grace for them.
+                    deadline = min(deadline, time.monotonic() + 0.3)
                 time.sleep(0.02)
             _signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):

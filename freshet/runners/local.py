@@ -22,7 +22,7 @@ from freshet.errors import BadInput, RegistryError
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
-from freshet.summary import RunSummary
+from freshet.summary import RunSummary, verification_record
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,11 @@ class LocalRunner:
                     "path": version.path,
                     "promoted_by_this_run": version.run_id == run_id,
                 }
+        verify_step = next((s for s in steps if s.name == "verify"), None)
+        serving, verification = verification_record(
+            log_path, self.root / "artifacts", verify_step.status if verify_step else None
+        )
+        artifacts.update(serving)
         decision = outputs.get("decision")
         return RunSummary(
             run_id=run_id,
@@ -218,6 +223,7 @@ class LocalRunner:
             metrics=metrics,
             gate=gate,
             champion=champion,
+            verification=verification,
             artifacts=artifacts,
             log=str(log_path),
             error=error,

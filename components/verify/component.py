@@ -1,0 +1,66 @@
+"""KFP wrapper of the verify step: never cached (it checks the serving runtime of today)."""
+
+from typing import Any
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Metrics, Model, Output
+
+
+def verify(
+    bundle: Input[Model],
+    run_id: str,
+    serve_command: str,
+    startup_timeout_s: float,
+    latency_requests: int,
+    latency_slo_p99_ms: float,
+    tolerance: float,
+    report: Output[Artifact],
+    metrics: Output[Metrics],
+) -> str:
+    """Serves the bundle, checks its answers, tears it down; fails the step on any failed check.
+
+    `serve_command` (shell words, the bundle path appended) replaces the default
+    `freshet serve --host 127.0.0.1`. Returns "passed".
+    """
+    import json
+    import shlex
+
+    from components.verify.core import VerifyConfig
+    from components.verify.core import verify as run
+    from freshet.errors import FreshetError
+
+    config = VerifyConfig(
+        command=shlex.split(serve_command),
+        startup_timeout_s=startup_timeout_s,
+        latency_requests=latency_requests,
+        slo_p99_ms=latency_slo_p99_ms,
+        tolerance=tolerance,
+    )
+    try:
+        result = run(bundle.path, config, run_id=run_id)
+    except FreshetError as exc:
+        raise SystemExit(f"verify: {exc}") from None
+    with open(report.path, "w") as handle:
+        handle.write(result.model_dump_json(indent=2))
+    metrics.log_metric("passed", int(result.passed))
+    metrics.log_metric("checks_failed", len(result.failures()))
+    for name in ("startup_s", "first_answer_s"):
+        value = getattr(result, name)
+        if value is not None:
+            metrics.log_metric(name, value)
+    if result.latency is not None:
+        for name in ("p50_ms", "p99_ms", "requests_per_s"):
+            metrics.log_metric(f"latency_{name}", getattr(result.latency, name))
+    # A metadata-only artifact gets a file too: kfp.local treats a missing file as a cache miss.
+    with open(metrics.path, "w") as handle:
+        json.dump(metrics.metadata, handle, sort_keys=True)
+    report.metadata.update({"passed": result.passed, "summary": result.summary()})
+    if not result.passed:
+        raise SystemExit(f"verify: the serving artifact failed verification: {result.summary()}")
+    print(f"verify: passed ({result.summary()}); report at {report.path}")
+    return "passed"
+
+
+def make_verify(base_image: str) -> Any:
+    """The verify component for an image."""
+    return dsl.component(base_image=base_image, install_kfp_package=False)(verify)

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from components.verify.core import VerificationReport, VerifyConfig, verify
+from components.verify.server import group_alive
+from freshet.errors import BadInput
+from tests.fakes.bundles import corrupt_model, faulty_command, without_preprocessing
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def checks(report: VerificationReport) -> dict[str, bool]:
+    return {c.name: c.passed for c in report.checks}
+
+
+def pgid_of(report: VerificationReport) -> int:
+    return int(report.teardown.split("process group ")[1].split()[0].rstrip(";"))
+
+
+def test_a_good_bundle_passes_every_check(bundle: Path, no_leftover_servers: list[int]) -> None:
+    report = verify(bundle, VerifyConfig(latency_requests=50), run_id="run-1")
+    no_leftover_servers.append(pgid_of(report))
+    assert report.passed, report.summary()
+    assert checks(report) == dict.fromkeys(
+        ["healthy", "golden", "golden_objects", "malformed", "alive", "latency", "teardown"], True
+    )
+    assert report.latency is not None and report.latency.requests == 50
+    assert report.first_answer_s is not None and report.startup_s is not None
+    assert report.first_answer_s >= report.startup_s
+    assert report.run_id == "run-1"
+    assert report.command[-1] == str(bundle.resolve())
+    assert "serve" in report.command
+
+
+def test_fault_exits_at_start(bundle: Path, tmp_path: Path, no_leftover_servers: list[int]) -> None:
+    report = verify(corrupt_model(bundle, tmp_path / "b"), VerifyConfig(startup_timeout_s=30))
+    no_leftover_servers.append(pgid_of(report))
+    assert not report.passed
+    assert checks(report) == {"healthy": False, "teardown": True}
+    assert "exited with code 2" in report.checks[0].detail
+    assert "cannot be loaded" in report.checks[0].detail
+    assert report.server_exit_code == 2
+
+
+def test_fault_never_healthy(bundle: Path, no_leftover_servers: list[int]) -> None:
+    config = VerifyConfig(command=faulty_command("unhealthy"), startup_timeout_s=4)
+    report = verify(bundle, config)
+    no_leftover_servers.append(pgid_of(report))
+    assert checks(report) == {"healthy": False, "teardown": True}
+    assert "not healthy after 4 s (last: health answered 503)" in report.checks[0].detail
+    assert not report.passed
+
+
+def test_fault_wrong_labels(
+    bundle: Path, trained: tuple[Path, Path], tmp_path: Path, no_leftover_servers: list[int]
+) -> None:
+    broken = without_preprocessing(bundle, trained[1], tmp_path / "b")
+    report = verify(broken, VerifyConfig(latency_requests=5))
+    no_leftover_servers.append(pgid_of(report))
+    assert not report.passed
+    result = checks(report)
+    assert result["healthy"] and result["malformed"] and result["teardown"]
+    assert not result["golden"]
+    golden = next(c for c in report.checks if c.name == "golden")
+    assert "labels match" in golden.detail and "expected" in golden.detail
+
+
+def test_fault_slower_than_the_slo(bundle: Path, no_leftover_servers: list[int]) -> None:
+    config = VerifyConfig(command=faulty_command("slow"), latency_requests=10, slo_p99_ms=40)
+    report = verify(bundle, config)
+    no_leftover_servers.append(pgid_of(report))
+    assert not report.passed
+    assert [c.name for c in report.checks if not c.passed] == ["latency"]
+    assert report.latency is not None and report.latency.p50_ms >= 80
+
+
+def test_fault_500_on_malformed_input(bundle: Path, no_leftover_servers: list[int]) -> None:
+    report = verify(bundle, VerifyConfig(command=faulty_command("error500"), latency_requests=5))
+    no_leftover_servers.append(pgid_of(report))
+    assert not report.passed
+    assert [c.name for c in report.checks if not c.passed] == ["malformed"]
+    malformed = next(c for c in report.checks if c.name == "malformed")
+    assert "not JSON -> 500" in malformed.detail
+    assert "oversized batch -> 500" in malformed.detail
+
+
+def test_helpers_the_server_spawned_are_killed_too(
+    bundle: Path, no_leftover_servers: list[int]
+) -> None:
+    report = verify(bundle, VerifyConfig(command=faulty_command("orphan"), latency_requests=5))
+    no_leftover_servers.append(pgid_of(report))
+    assert report.passed, report.summary()
+    assert not group_alive(pgid_of(report))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_cancel_by_sigterm_tears_the_server_down(bundle: Path) -> None:
+    code = (
+        "import sys; from components.verify.core import VerifyConfig, verify; "
+        "from tests.fakes.bundles import faulty_command; "
+        f"verify({str(bundle)!r}, VerifyConfig(command=faulty_command('unhealthy'), "
+        "startup_timeout_s=120))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    servers: list[int] = []
+    while not servers and time.monotonic() < deadline:
+        servers = _children(process.pid)
+        time.sleep(0.1)
+    assert servers, "verify never started the server"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert b"cancelled by SIGTERM" in err
+    assert not group_alive(servers[0])
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        (VerifyConfig(latency_requests=0), "latency_requests must be at least 1: 0"),
+        (VerifyConfig(slo_p99_ms=0), "slo_p99_ms must be positive: 0"),
+        (VerifyConfig(predict_route="predict"), "predict_route must start with '/'"),
+    ],
+)
+def test_bad_config_is_refused_before_starting(
+    bundle: Path, config: VerifyConfig, words: str
+) -> None:
+    with pytest.raises(BadInput, match=words):
+        verify(bundle, config)
+
+
+def test_a_missing_bundle_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="does not exist"):
+        verify(tmp_path / "nope")

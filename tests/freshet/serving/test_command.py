@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from components.verify.server import default_command, group_alive, running_server
+from freshet.cli import app
+from freshet.serving.signature import load_golden
+
+runner = CliRunner()
+
+
+def test_serves_a_bundle_with_the_aip_variables(
+    bundle: Path, no_leftover_servers: list[int]
+) -> None:
+    env = {"AIP_HEALTH_ROUTE": "/healthz", "AIP_PREDICT_ROUTE": "/v1/predict"}
+    example = load_golden(bundle).examples[3]
+    with running_server([*default_command(), str(bundle)], env) as server:
+        assert server.pgid is not None
+        no_leftover_servers.append(server.pgid)
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=server.base_url) as client:
+            while True:
+                assert server.poll() is None, server.log_tail()
+                assert time.monotonic() < deadline, "never healthy"
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            answer = client.post("/v1/predict", json={"instances": [example.instance]})
+            assert answer.json()["predictions"][0]["label"] == example.label
+            assert (
+                client.post("/predict", json={"instances": [example.instance]}).status_code == 404
+            )
+    assert not group_alive(server.pgid)
+
+
+def _broken(bundle: Path, tmp_path: Path, name: str, content: bytes) -> Path:
+    out = tmp_path / "broken"
+    shutil.copytree(bundle, out)
+    (out / name).write_bytes(content)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("missing", "does not exist"),
+        ("file", "is not a directory"),
+        ("empty", "it has no model.onnx"),
+        ("corrupt model", "cannot be loaded"),
+        ("bad signature", "signature.json' is not valid"),
+        ("wrong width", "takes 64 features but its signature lists 2"),
+    ],
+)
+def test_bad_bundles_exit_2_with_one_sentence(
+    case: str, words: str, bundle: Path, tmp_path: Path
+) -> None:
+    target = {
+        "missing": lambda: tmp_path / "nope",
+        "file": lambda: _broken(bundle, tmp_path, "x", b"") / "x",
+        "empty": lambda: tmp_path,
+        "corrupt model": lambda: _broken(bundle, tmp_path, "model.onnx", b"garbage"),
+        "bad signature": lambda: _broken(bundle, tmp_path, "signature.json", b"{"),
+        "wrong width": lambda: _broken(
+            bundle,
+            tmp_path,
+            "signature.json",
+            json.dumps({"features": [{"name": "a"}, {"name": "b"}], "labels": ["x", "y"]}).encode(),
+        ),
+    }[case]()
+    result = runner.invoke(app, ["serve", str(target)])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"AIP_HTTP_PORT": "http"}, "AIP_HTTP_PORT='http'"),
+        ({"AIP_HTTP_PORT": "70000"}, "AIP_HTTP_PORT='70000'"),
+        ({"AIP_PREDICT_ROUTE": "predict"}, "AIP_PREDICT_ROUTE='predict'"),
+    ],
+)
+def test_bad_serving_environment_exits_2(env: dict[str, str], words: str, bundle: Path) -> None:
+    result = runner.invoke(app, ["serve", str(bundle)], env=env)
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serving_imports_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from freshet.serving import app, command, model, parse, signature; "
+        "from freshet.cli import app as cli; print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
