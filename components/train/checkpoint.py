@@ -9,6 +9,7 @@ only pays for serialising the state, not for the disk or the network.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import tempfile
@@ -67,8 +68,8 @@ class GcsStore:
 
     def __init__(self, bucket: str, name: str, client: Any = None) -> None:
         if client is None:
-            from google.cloud import storage
-
+            # Imported by name: the package ships no type information for mypy.
+            storage = importlib.import_module("google.cloud.storage")
             client = storage.Client()
         self.blob = client.bucket(bucket).blob(name)
         self.uri = f"gs://{bucket}/{name}"

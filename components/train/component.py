@@ -16,8 +16,17 @@ def train(
     learning_rate: float,
     patience: int,
     seed: int,
+    checkpoint_root: str = "",
+    checkpoint_every_steps: int = 0,
+    compile_model: bool = False,
+    data_loading: str = "auto",
 ) -> None:
-    """Trains the classifier; a retried attempt resumes from the checkpoint in `model`."""
+    """Trains the classifier; a retried attempt resumes from its checkpoint.
+
+    The checkpoint goes under `checkpoint_root` (e.g. `gs://bucket/checkpoints`, the same
+    for every attempt of the task) when given, else inside the `model` output. A SIGTERM
+    (Spot preemption) saves it and fails the attempt so that the task's retry resumes.
+    """
     from components.train.core import TrainConfig
     from components.train.core import train as run
     from freshet.errors import FreshetError
@@ -30,18 +39,25 @@ def train(
         learning_rate=learning_rate,
         patience=patience,
         seed=seed,
+        checkpoint_every_steps=checkpoint_every_steps,
+        compile_model=compile_model,
+        data_loading=data_loading,
     )
     try:
-        result = run(dataset.path, model.path, config)
+        result = run(dataset.path, model.path, config, checkpoint_root=checkpoint_root)
     except FreshetError as exc:
         raise SystemExit(f"train: {exc}") from None
     model.metadata.update(
         {
             "framework": "pytorch",
             "device": result.device,
+            "data_loading": result.data_loading,
             "epochs_run": result.epochs_run,
+            "resumed_from_step": result.resumed_from_step,
+            "samples_per_second": result.samples_per_second,
             "val_accuracy": result.val_accuracy,
             "best_val_loss": result.best_val_loss,
+            "checkpoint_uri": result.checkpoint_uri,
             "data_version": dataset.metadata.get("data_version", ""),
         }
     )

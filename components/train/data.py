@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +56,7 @@ def label_codes(values: Any, labels: list[str], where: str) -> np.ndarray:
     import pandas as pd
 
     text = np.asarray(values).astype(str)
-    codes: np.ndarray = pd.Categorical(text, categories=labels).codes.astype(np.int64)
+    codes: np.ndarray = pd.Index(labels).get_indexer(text).astype(np.int64)
     if (codes < 0).any():
         bad = text[int(np.argmax(codes < 0))]
         raise DataError(f"{where} holds the label '{bad}', which the dataset schema does not list.")
@@ -72,9 +72,7 @@ def frame_arrays(frame: pd.DataFrame, schema: DatasetSchema, where: str) -> tupl
     return x, y
 
 
-def _combine(
-    stats: tuple[float, Any, Any], x: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
+def _combine(stats: tuple[float, Any, Any], x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Chan's parallel update of (count, mean, M2) with a chunk, in float64."""
     import numpy as np
 
@@ -252,7 +250,7 @@ class Streamed:
         dataset = _RowGroups(
             self.train_path, self.schema, self.standardizer, order[first:], seeds[first:]
         )
-        loader = DataLoader(
+        loader: Iterable[Batch] = DataLoader(
             dataset,  # type: ignore[arg-type]
             batch_size=None,
             shuffle=False,

@@ -85,9 +85,10 @@ class Predictor:
 
     def scale(self, features: np.ndarray) -> torch.Tensor:
         """Applies the training-time standardization to raw features."""
+        import numpy as np
         import torch
 
-        x = torch.as_tensor(features, dtype=torch.float32)
+        x = torch.tensor(np.asarray(features, dtype=np.float32))
         mean = torch.tensor(self.spec.mean, dtype=torch.float32)
         scale = torch.tensor(self.spec.scale, dtype=torch.float32)
         return (x - mean) / scale
