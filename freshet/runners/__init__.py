@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 
 from freshet.config import Settings
@@ -9,7 +11,15 @@ from freshet.runners.base import Runner, RunRequest, RunResult
 
 
 def get_runner(settings: Settings, console: Console | None = None) -> Runner:
-    """The runner the settings choose (the local runner on a machine without cloud settings)."""
+    """The runner `settings.runner` chooses: "local" (the default) or "vertex".
+
+    Raises:
+        ConfigError: Vertex is chosen and its settings are incomplete (all named at once).
+    """
+    if settings.runner == "vertex":
+        from freshet.runners.vertex import VertexRunner
+
+        return VertexRunner(settings, console=console)
     from freshet.runners.local import LocalRunner
 
     return LocalRunner(settings, console=console)
@@ -26,7 +36,22 @@ def submit(request: RunRequest, settings: Settings, console: Console | None = No
     Returns:
         What happened: succeeded, failed, submitted, or already_exists for a repeated run id.
     """
-    return get_runner(settings, console).submit(request)
+    runner = get_runner(settings, console)
+    if request.template_uri and settings.runner != "vertex":
+        request = _with_local_copy(request, settings)
+    return runner.submit(request)
+
+
+def _with_local_copy(request: RunRequest, settings: Settings) -> RunRequest:
+    """The request with its published template downloaded, for runners that read files."""
+    from freshet.gcp.session import default_credentials
+    from freshet.gcp.templates import fetch_template
+
+    assert request.template_uri is not None
+    path = fetch_template(
+        request.template_uri, default_credentials(), Path(settings.root) / "templates"
+    )
+    return request.model_copy(update={"template": path, "template_uri": None})
 
 
 __all__ = ["RunRequest", "RunResult", "Runner", "get_runner", "submit"]

@@ -15,6 +15,9 @@ class RunRequest(BaseModel):
 
     pipeline: str = "training"
     template: Path | None = Field(default=None, description="Compiled YAML; compiled if None.")
+    template_uri: str | None = Field(
+        default=None, description="Published template (https://REGION-kfp.pkg.dev/...)."
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
     data_uri: str | None = None
     data_version: str | None = Field(default=None, description="Known version (from an event).")

@@ -225,9 +225,7 @@ class FakeVertex:
         name = f"{request.parent}/pipelineJobs/{job_id}"
         with self._lock:
             if name in self._jobs:
-                context.abort(
-                    grpc.StatusCode.ALREADY_EXISTS, f"PipelineJob {name} already exists."
-                )
+                context.abort(grpc.StatusCode.ALREADY_EXISTS, f"PipelineJob {name} already exists.")
             job = v1.PipelineJob(request.pipeline_job)
             job.name = name
             job.create_time = datetime.now(UTC)
@@ -298,9 +296,7 @@ class FakeVertex:
         self, request: v1.ListSchedulesRequest, context: grpc.ServicerContext
     ) -> v1.ListSchedulesResponse:
         with self._lock:
-            found = [
-                s for n, s in self._schedules.items() if n.startswith(request.parent + "/")
-            ]
+            found = [s for n, s in self._schedules.items() if n.startswith(request.parent + "/")]
             return v1.ListSchedulesResponse(schedules=found)
 
     def _set_schedule_state(

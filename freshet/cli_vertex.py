@@ -1,0 +1,207 @@
+"""`freshet submit`, `freshet publish` and `freshet schedule ...`: Vertex AI Pipelines.
+
+Only typer is imported here; the SDK is imported inside the commands, so `freshet --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE, repeatable.")
+]
+DataOption = Annotated[
+    str | None, typer.Option("--data", help="Dataset URI Vertex can read: gs://... or sample://.")
+]
+PipelineArgument = Annotated[
+    str,
+    typer.Argument(
+        help="Pipeline name, compiled YAML, or template URI (https://...-kfp.pkg.dev/...)."
+    ),
+]
+ScheduleRef = Annotated[str, typer.Argument(help="Schedule id or display name.")]
+schedule_app = typer.Typer(help="Vertex AI pipeline schedules.", no_args_is_help=True)
+
+
+def _request(pipeline: str, param: list[str] | None, data: str | None, **extra: Any) -> Any:
+    """The run request for a pipeline name, a compiled YAML or a template URI."""
+    from freshet.gcp.templates import is_template_uri
+    from freshet.params import parse_assignments
+    from freshet.runners import RunRequest
+    from freshet.runners.local import ensure_known_pipeline
+
+    fields: dict[str, Any] = {"parameters": dict(parse_assignments(param or [])), "data_uri": data}
+    if is_template_uri(pipeline):
+        from freshet.gcp.templates import split_template_uri
+
+        fields.update(pipeline=split_template_uri(pipeline)[1], template_uri=pipeline)
+    elif pipeline.endswith((".yaml", ".yml")):
+        fields.update(pipeline=Path(pipeline).stem, template=Path(pipeline))
+    else:
+        ensure_known_pipeline(pipeline)
+        fields.update(pipeline=pipeline)
+    return RunRequest(**fields, **extra)
+
+
+def _vertex_settings() -> Any:
+    from freshet.config import load_settings
+    from freshet.gcp.session import RUN_FIELDS
+
+    return load_settings(require=RUN_FIELDS, runner="vertex")
+
+
+def submit_command(
+    pipeline: PipelineArgument = "training",
+    param: ParamOption = None,
+    data: DataOption = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the run; exit 0 only if it succeeds.")
+    ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Fixed run id: a run that exists is not started again."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
+) -> None:
+    """Submit a pipeline run to Vertex AI Pipelines."""
+    from rich.console import Console
+
+    from freshet.gcp.follow import follow
+    from freshet.gcp.session import open_session
+    from freshet.runners import submit
+
+    settings = _vertex_settings()
+    request = _request(pipeline, param, data, run_id=run_id, enable_cache=not no_cache)
+    console = Console(stderr=True)
+    result = submit(request, settings, console)
+    url = (result.summary or {}).get("console_url", "")
+    if result.status == "already_exists":
+        typer.echo(f"Run {result.run_id} already submitted: {url}")
+    else:
+        typer.echo(f"Submitted run {result.run_id}: {url}")
+    if not wait:
+        return
+    view = follow(open_session(settings), result.run_id, console)
+    typer.echo(f"Run {result.run_id} {view.state}: {url}")
+    if view.state != "SUCCEEDED":
+        if view.error:
+            typer.echo(f"error: {view.error}", err=True)
+        raise typer.Exit(1)
+
+
+def publish_command(
+    pipelines: Annotated[
+        list[str] | None,
+        typer.Argument(help="Pipeline names or compiled YAML files [default: every pipeline]."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Extra tag (e.g. v1.2.0), repeatable.")
+    ] = None,
+) -> None:
+    """Compile and upload pipeline templates to the Artifact Registry repository."""
+    from freshet.compile import compile_pipeline, pipeline_names
+    from freshet.config import load_settings
+    from freshet.gcp.session import PUBLISH_FIELDS, default_credentials
+    from freshet.gcp.templates import check_tags, publish
+
+    settings = load_settings(require=PUBLISH_FIELDS)
+    check_tags(tag or [])
+    paths = []
+    for name in pipelines or pipeline_names():
+        is_file = name.endswith((".yaml", ".yml"))
+        paths.append(Path(name) if is_file else compile_pipeline(name, settings))
+    assert settings.gcp.template_repo is not None
+    for item in publish(paths, settings.gcp.template_repo, default_credentials(), tag or []):
+        typer.echo(f"{item.package}: {item.uri(item.tags[0])}  (tags: {', '.join(item.tags)})")
+
+
+def schedule_create(
+    pipeline: PipelineArgument = "training",
+    cron: Annotated[str, typer.Option("--cron", help="Unix cron, e.g. '0 3 * * *'.")] = "",
+    time_zone: Annotated[str, typer.Option("--time-zone", help="IANA time zone.")] = "UTC",
+    name: Annotated[
+        str | None, typer.Option("--name", help="Display name [default: PIPELINE-schedule].")
+    ] = None,
+    param: ParamOption = None,
+    data: DataOption = None,
+    max_concurrent_runs: Annotated[
+        int, typer.Option("--max-concurrent-runs", help="Runs allowed at once.")
+    ] = 1,
+    start_time: Annotated[
+        str | None, typer.Option("--start-time", help="ISO 8601; first run not before.")
+    ] = None,
+    end_time: Annotated[
+        str | None, typer.Option("--end-time", help="ISO 8601; no runs after.")
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option("--max-runs", help="Stop after this many runs.")
+    ] = None,
+) -> None:
+    """Create a schedule that starts the pipeline on a cron."""
+    from freshet.errors import BadInput
+    from freshet.gcp.schedules import ScheduleSpec, check_spec, create_schedule, parse_time
+    from freshet.runners.vertex import VertexRunner
+
+    if not cron:
+        raise BadInput("Option --cron is required, e.g. --cron '0 3 * * *'.")
+    spec = check_spec(
+        ScheduleSpec(
+            display_name=name or f"{Path(pipeline).stem.rsplit('/', 1)[-1]}-schedule",
+            cron=cron,
+            time_zone=time_zone,
+            max_concurrent_runs=max_concurrent_runs,
+            start_time=parse_time(start_time, "Start time", time_zone) if start_time else None,
+            end_time=parse_time(end_time, "End time", time_zone) if end_time else None,
+            max_run_count=max_runs,
+        )
+    )
+    runner = VertexRunner(_vertex_settings())
+    row = create_schedule(runner, _request(pipeline, param, data), spec)
+    typer.echo(f"Created schedule {row.display_name} (id {row.id}): {row.cron}, {row.state}")
+
+
+def schedule_list() -> None:
+    """List the pipeline schedules of the project and region."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from freshet.gcp.schedules import list_schedules
+    from freshet.gcp.session import open_session
+
+    rows = list_schedules(open_session(_vertex_settings()))
+    table = Table()
+    for column in ("id", "name", "state", "cron", "next run", "runs"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.id, r.display_name, r.state, r.cron, r.next_run_time, str(r.started_runs))
+    Console().print(table)
+
+
+def _change(action: str) -> Callable[[str], None]:
+    def command(schedule: ScheduleRef) -> None:
+        from freshet.gcp import schedules
+        from freshet.gcp.session import open_session
+
+        change = getattr(schedules, f"{action}_schedule")
+        row = change(open_session(_vertex_settings()), schedule)
+        done = {"pause": "Paused", "resume": "Resumed", "delete": "Deleted"}[action]
+        typer.echo(f"{done} schedule {row.display_name} (id {row.id}).")
+
+    command.__doc__ = f"{action.capitalize()} a schedule."
+    return command
+
+
+def register(app: typer.Typer, plain_errors: Callable[[Any], Any]) -> None:
+    """Adds `submit`, `publish` and the `schedule` group to the freshet CLI."""
+    app.command("submit")(plain_errors(submit_command))
+    app.command("publish")(plain_errors(publish_command))
+    schedule_app.command("create")(plain_errors(schedule_create))
+    schedule_app.command("list")(plain_errors(schedule_list))
+    for action in ("pause", "resume", "delete"):
+        schedule_app.command(action)(plain_errors(_change(action)))
+    app.add_typer(schedule_app, name="schedule")
