@@ -127,6 +127,17 @@ from freshet.lint.cli import lint_command  # noqa: E402  (light: typer and rich 
 
 app.command("lint")(plain_errors(lint_command))
 
+from freshet.cli_ops import register as register_ops  # noqa: E402  (light: typer only)
+
+register_ops(app, plain_errors)
+
+
+@app.callback()
+def _edge_logging() -> None:
+    from freshet.logs import setup_logging  # the one logging setup, at this edge
+
+    setup_logging()
+
 
 def main() -> None:
     """Entry point for `python -m freshet`."""

@@ -55,3 +55,5 @@ def print_summary(
         console.print(f"[red]error:[/] {summary['error']}")
     if path:
         console.print(f"summary: {path}")
+    if (summary.get("artifacts") or {}).get("report"):
+        console.print(f"report: {summary['artifacts']['report']}", soft_wrap=True)

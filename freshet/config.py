@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from freshet.errors import ConfigError
+from freshet.ops_settings import OpsSettings
 
 DEFAULT_COMPONENTS_IMAGE = "python:3.11-slim"
 
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     build_dir: Path = Field(default=Path("build/pipelines"), description="Compiled pipelines.")
     images: Images = Field(default_factory=Images)
     train_resources: TrainResources = Field(default_factory=TrainResources)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
     step_cpu_limit: str = "2"
     step_memory_limit: str = "4G"
     runner: Literal["local", "vertex"] = Field(

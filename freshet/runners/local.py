@@ -91,10 +91,14 @@ class LocalRunner:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "started").write_text(datetime.now(UTC).isoformat())
         summary = self._execute(spec, template, values, run_id, run_dir, request, data_version)
+        summary.artifacts["report"] = str(run_dir / "report.html")
         path = run_dir / "summary.json"
         part = path.with_suffix(".json.part")
         part.write_text(summary.model_dump_json(indent=2))
         part.replace(path)
+        from freshet.after_run import after_local_run
+
+        after_local_run(self.root, summary, path, self.settings.ops)
         return RunResult(
             run_id=run_id, status=summary.status, summary_path=path, summary=summary.model_dump()
         )

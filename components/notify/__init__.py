@@ -1,0 +1,1 @@
+"""The notify step: an exit handler that posts the final state of a failed run."""

@@ -1,0 +1,146 @@
+"""Operations commands: `freshet runs list|show`, `freshet report`, `freshet sla check`.
+
+Runs are read from the local history (`<root>/history.sqlite`). Runs on Vertex AI are a
+second source behind `_run_rows` (see docs/decisions.md, "Operations").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Local root for runs, cache and registry [default: ./.freshet or FRESHET_ROOT].",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _root(root: Path | None) -> Path:
+    from freshet.config import load_settings
+
+    return Path(load_settings(root=root).root).resolve()
+
+
+def _run_rows(root: Path, pipeline: str | None, status: str | None, limit: int) -> list[Any]:
+    """The rows `runs list` shows: the local history (the seam for a Vertex source)."""
+    from freshet.history import list_runs
+
+    return list_runs(root, pipeline=pipeline, status=status, limit=limit)
+
+
+def runs_list(
+    pipeline: Annotated[str | None, typer.Option("--pipeline", help="Only this pipeline.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only runs that succeeded or failed.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 20,
+    root: RootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List runs, newest first."""
+    from dataclasses import asdict
+
+    rows = _run_rows(_root(root), pipeline, status, limit)
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], default=str, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not rows:
+        console.print("No runs recorded yet.")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("run id", "pipeline", "status", "gate", "trigger", "started", "seconds"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    table.add_column("failed step / data version", overflow="fold")
+    for r in rows:
+        style = {"succeeded": "green", "failed": "red"}.get(r.status, "")
+        table.add_row(
+            r.run_id,
+            r.pipeline,
+            f"[{style}]{r.status}[/]",
+            r.decision or "-",
+            r.reason,
+            r.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            f"{r.seconds:.1f}",
+            f"[red]{r.failed_step}[/]" if r.failed_step else (r.data_version or "-"),
+        )
+    console.print(table)
+
+
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
+    root: RootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one run: steps, metrics, gate, verification and where its files are."""
+    from freshet.cli_output import print_summary
+    from freshet.history import get_run
+
+    base = _root(root)
+    summary = get_run(base, run_id)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    print_summary(summary, base / "runs" / summary["run_id"] / "summary.json")
+
+
+def report_command(
+    run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
+    root: RootOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write [default: <root>/runs/<id>/report.html]."),
+    ] = None,
+) -> None:
+    """Write the run's self-contained HTML report and print its path."""
+    from freshet.history import get_run
+    from freshet.report import report_path, write_report
+
+    base = _root(root)
+    summary = get_run(base, run_id)
+    typer.echo(str(write_report(summary, out or report_path(base, summary["run_id"]))))
+
+
+def sla_check(
+    root: RootOption = None,
+    no_alert: Annotated[
+        bool, typer.Option("--no-alert", help="Only report; post nothing to the webhook.")
+    ] = False,
+) -> None:
+    """Check each pipeline's freshness deadline; exit 1 when one is breached (and alert once)."""
+    from freshet.config import load_settings
+    from freshet.sla import check
+
+    settings = load_settings(root=root)
+    results = check(Path(settings.root).resolve(), settings.ops, alert=not no_alert)
+    breached = [r for r in results if r.state == "breached"]
+    for item in results:
+        if item.state != "breached":
+            typer.echo(item.message())
+    for item in breached:
+        typer.echo(f"error: {item.message()}", err=True)
+    if breached:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, plain_errors: Callable[[Any], Any]) -> None:
+    """Adds the operations commands to the main app."""
+    runs = typer.Typer(help="Run history (local root).", no_args_is_help=True)
+    runs.command("list")(plain_errors(runs_list))
+    runs.command("show")(plain_errors(runs_show))
+    app.add_typer(runs, name="runs")
+    app.command("report")(plain_errors(report_command))
+    sla = typer.Typer(help="Freshness deadlines.", no_args_is_help=True)
+    sla.command("check")(plain_errors(sla_check))
+    app.add_typer(sla, name="sla")

@@ -1,0 +1,182 @@
+"""The one logging setup of freshet: call `setup_logging` once at each edge.
+
+Edges are the CLI callback, the entry of each component and the trigger workers. Records go
+to stderr as JSON lines in Cloud Logging's structured format (`severity`, `message`, `time`,
+`logging.googleapis.com/labels`) when stderr is not a terminal or `FRESHET_LOG_FORMAT=json`,
+and as readable colored lines (rich) on a terminal. An exception and its traceback make one
+entry. Labels (pipeline, run id, step) come from `setup_logging` and from `log_context`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+LABELS_KEY = "logging.googleapis.com/labels"
+_LABELS: ContextVar[Mapping[str, str]] = ContextVar("freshet_log_labels", default={})
+# Our own loggers speak at the chosen level; libraries (kfp, google, urllib3) only from WARNING.
+_OWN = ("freshet", "components", "pipelines", "__main__")
+_SEVERITY = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARNING",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "CRITICAL",
+}
+_HANDLER_NAME = "freshet"
+_ERROR_EVENT = "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+LogFormat = Literal["auto", "json", "console"]
+
+
+def current_labels() -> dict[str, str]:
+    """The labels every record gets right now (pipeline, run_id, step...)."""
+    return dict(_LABELS.get())
+
+
+@contextlib.contextmanager
+def log_context(**labels: str | None) -> Iterator[None]:
+    """Adds labels (e.g. `run_id=...`) to every record logged inside the block."""
+    merged = {**_LABELS.get(), **{k: str(v) for k, v in labels.items() if v}}
+    token = _LABELS.set(merged)
+    try:
+        yield
+    finally:
+        _LABELS.reset(token)
+
+
+class CloudLoggingFormatter(logging.Formatter):
+    """One JSON object per line, as Cloud Logging's agent parses structured logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a single JSON line; a traceback stays inside `message`."""
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{''.join(traceback.format_exception(*record.exc_info))}"
+        elif record.stack_info:
+            message = f"{message}\n{record.stack_info}"
+        entry: dict[str, Any] = {
+            "severity": _SEVERITY.get(record.levelno, "DEFAULT"),
+            "message": message.rstrip("\n"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "logger": record.name,
+            "logging.googleapis.com/sourceLocation": {
+                "file": record.pathname,
+                "line": str(record.lineno),
+                "function": record.funcName,
+            },
+        }
+        if record.exc_info:
+            # Error Reporting groups entries of this type by their stack trace.
+            entry["@type"] = _ERROR_EVENT
+        labels = {**_LABELS.get(), **getattr(record, "labels", {})}
+        if labels:
+            entry[LABELS_KEY] = {k: str(v) for k, v in labels.items()}
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key != "labels" and not key.startswith("_"):
+                entry[key] = value if _is_json(value) else repr(value)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class _OwnOrWarning(logging.Filter):
+    """Passes our records at the handler's level, other libraries' from WARNING up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith(_OWN)
+
+
+class _ConsoleLabels(logging.Filter):
+    """Appends the labels to the message shown on a terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        labels = {**_LABELS.get(), **getattr(record, "labels", {})}
+        record.label_text = " ".join(f"{k}={v}" for k, v in labels.items())
+        return True
+
+
+def choose_format(stream: TextIO, requested: str | None = None) -> Literal["json", "console"]:
+    """JSON unless the stream is a terminal; `FRESHET_LOG_FORMAT` (json|console) overrides."""
+    wanted = (requested or os.environ.get("FRESHET_LOG_FORMAT") or "auto").lower()
+    if wanted in ("json", "console"):
+        return wanted  # type: ignore[return-value]
+    return "console" if stream.isatty() else "json"
+
+
+def setup_logging(
+    *,
+    level: int | str | None = None,
+    log_format: str | None = None,
+    stream: TextIO | None = None,
+    **labels: str | None,
+) -> logging.Handler:
+    """Installs the freshet handler on the root logger, replacing one installed before.
+
+    Safe to call again (e.g. the CLI callback, then a worker): the previous freshet handler
+    is removed, handlers others added (pytest's, a run's log capture) are left alone.
+
+    Args:
+        level: Level of freshet's own loggers [default: `FRESHET_LOG_LEVEL` or INFO].
+        log_format: "json", "console" or "auto" [default: `FRESHET_LOG_FORMAT` or auto].
+        stream: Where records go [default: stderr].
+        **labels: Labels on every record from now on (pipeline, run_id, step).
+
+    Returns:
+        The installed handler.
+    """
+    stream = stream or sys.stderr
+    chosen = choose_format(stream, log_format)
+    handler: logging.Handler
+    if chosen == "json":
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(CloudLoggingFormatter())
+    else:
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(
+            console=Console(file=stream, stderr=stream is sys.stderr),
+            show_path=False,
+            rich_tracebacks=True,
+            markup=False,
+            log_time_format="%H:%M:%S",
+        )
+        handler.setFormatter(_LabelFormatter())
+        handler.addFilter(_ConsoleLabels())
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(_OwnOrWarning())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    resolved = level or os.environ.get("FRESHET_LOG_LEVEL") or logging.INFO
+    for name in _OWN:
+        logging.getLogger(name).setLevel(resolved)
+    if root.level > logging.WARNING or root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)
+    if labels:
+        _LABELS.set({**_LABELS.get(), **{k: str(v) for k, v in labels.items() if v}})
+    return handler
+
+
+class _LabelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        label_text = getattr(record, "label_text", "")
+        return f"{text}  ({label_text})" if label_text else text
