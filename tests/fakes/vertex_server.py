@@ -5,7 +5,8 @@ handlers, (de)serialising with the proto-plus classes google-cloud-aiplatform sh
 unmodified SDK talks to it exactly as it talks to `REGION-aiplatform.googleapis.com`.
 
 Behaviour kept from the real service: a repeated pipeline job id is ALREADY_EXISTS; a job
-moves PENDING -> RUNNING -> SUCCEEDED (or a scripted sequence) one step per GetPipelineJob;
+moves PENDING -> RUNNING -> SUCCEEDED (or a scripted sequence) one step after each
+GetPipelineJob;
 schedules are created ACTIVE, pause/resume flip their state and refuse the wrong one; delete
 is a finished long-running operation carrying its (empty) response. Tests can inject errors
 (`fail_next`) and read every request the server received (`requests`).
@@ -104,7 +105,8 @@ class FakeVertex:
             self.calls.clear()
 
     def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
-        """The states a job with `job_id` goes through, one per GetPipelineJob."""
+        """The states a job with `job_id` goes through: the first at creation, then the next
+        one after each GetPipelineJob."""
         with self._lock:
             self._scripts[job_id] = list(states)
 
@@ -241,10 +243,11 @@ class FakeVertex:
             entry = self._jobs.get(request.name)
             if entry is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"PipelineJob {request.name} not found.")
+            seen = v1.PipelineJob(entry.job)
             if entry.states and entry.job.state not in _DONE:
                 entry.job.state = entry.states.popleft()
                 _update_tasks(entry.job)
-            return v1.PipelineJob(entry.job)
+            return seen
 
     def _list_jobs(
         self, request: v1.ListPipelineJobsRequest, context: grpc.ServicerContext

@@ -12,15 +12,12 @@ from freshet.run_id import derive_run_id
 from freshet.runners import RunRequest, get_runner, submit
 from freshet.runners.local import LocalRunner
 from freshet.runners.vertex import VertexRunner
-from tests.fakes.vertex_fixtures import (  # noqa: F401  (fixtures)
+from tests.fakes.vertex_fixtures import (
     NETWORK,
     PROJECT,
     REGION,
     SERVICE_ACCOUNT,
     VertexServices,
-    pipeline_bucket,
-    vertex,
-    vertex_services,
 )
 
 
