@@ -69,6 +69,7 @@ def build_context(bundle_dir: Path, root: Path) -> bytes:
         for name in SOURCE_FILES:
             _add(tar, root / name, name)
         for folder in SOURCE_DIRS:
+            _add(tar, root / folder, folder)
             for path in sorted((root / folder).rglob("*")):
                 if "__pycache__" in path.parts or path.suffix == ".pyc":
                     continue

@@ -126,6 +126,8 @@ def wait_healthy(
     server: ServerProcess, client: httpx.Client, route: str, timeout_s: float
 ) -> Check:
     """Polls the health route until 200, the process exits, or the timeout passes."""
+    if server.start_error:
+        return Check(name="healthy", passed=False, detail=server.start_error)
     deadline = server.started_at + timeout_s
     last = "no answer"
     while time.perf_counter() < deadline:
@@ -339,7 +341,7 @@ def verify(
             if code is None:
                 latency_check, report["latency"] = measure_latency(client, config, golden)
                 checks.append(latency_check)
-    gone = server.pgid is not None and not group_alive(server.pgid)
+    gone = server.pgid is None or not group_alive(server.pgid)
     checks.append(Check(name="teardown", passed=gone, detail=server.teardown))
     return VerificationReport(
         passed=all(c.passed for c in checks),

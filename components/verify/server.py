@@ -70,6 +70,7 @@ class ServerProcess:
         self.exit_code: int | None = None
         self.teardown = "not started"
         self.tail: list[str] = []
+        self.start_error = ""
 
     @property
     def base_url(self) -> str:
@@ -193,7 +194,11 @@ def running_server(
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **env_overrides}
     env["AIP_HTTP_PORT"] = str(server.port)
     try:
-        server.start(env)
+        try:
+            server.start(env)
+        except OSError as exc:  # a command that does not exist or may not run
+            server.start_error = f"the server command could not start: {exc}"
+            server.teardown = "nothing was started"
         yield server
     finally:
         with sigterm_deferred():

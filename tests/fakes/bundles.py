@@ -19,8 +19,13 @@ FAULTY_SERVER = Path(__file__).with_name("faulty_server.py")
 
 
 def faulty_command(mode: str) -> list[str]:
-    """The command line of a faulty server (the bundle path is appended by verify)."""
-    return [sys.executable, str(FAULTY_SERVER), mode]
+    """The command line of a faulty server (the bundle path is appended by verify).
+
+    The interpreter is named `python`, not `python3`: kfp.local rewrites "python3" inside
+    every argument of a task's command, parameter values included.
+    """
+    python = Path(sys.executable).with_name("python")
+    return [str(python if python.exists() else sys.executable), str(FAULTY_SERVER), mode]
 
 
 def train_small(root: Path) -> tuple[Path, Path]:

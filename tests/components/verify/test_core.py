@@ -153,3 +153,10 @@ def test_bad_config_is_refused_before_starting(
 def test_a_missing_bundle_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="does not exist"):
         verify(tmp_path / "nope")
+
+
+def test_a_command_that_cannot_start_fails_the_report(bundle: Path, tmp_path: Path) -> None:
+    report = verify(bundle, VerifyConfig(command=[str(tmp_path / "no-such-server")]))
+    assert not report.passed
+    assert checks(report) == {"healthy": False, "teardown": True}
+    assert "could not start" in report.checks[0].detail
