@@ -149,9 +149,10 @@ def schedule_create(
 
     if not cron:
         raise BadInput("Option --cron is required, e.g. --cron '0 3 * * *'.")
+    request = _request(pipeline, param, data)
     spec = check_spec(
         ScheduleSpec(
-            display_name=name or f"{Path(pipeline).stem.rsplit('/', 1)[-1]}-schedule",
+            display_name=name or f"{request.pipeline}-schedule",
             cron=cron,
             time_zone=time_zone,
             max_concurrent_runs=max_concurrent_runs,
@@ -161,7 +162,7 @@ def schedule_create(
         )
     )
     runner = VertexRunner(_vertex_settings())
-    row = create_schedule(runner, _request(pipeline, param, data), spec)
+    row = create_schedule(runner, request, spec)
     typer.echo(f"Created schedule {row.display_name} (id {row.id}): {row.cron}, {row.state}")
 
 

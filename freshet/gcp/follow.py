@@ -40,7 +40,7 @@ class JobView:
     def table(self, run_id: str, seconds: float) -> Table:
         """The live table."""
         style = _STYLE.get(self.state, "dim")
-        table = Table(title=f"{run_id}: [{style}]{self.state}[/] ({seconds:.0f} s)")
+        table = Table(title=f"{run_id}: [{style}]{self.state}[/] ({seconds:.0f} s)", min_width=60)
         table.add_column("task")
         table.add_column("state")
         for name, state in self.tasks.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 
@@ -174,7 +174,7 @@ class VertexRunner:
         return RunResult(run_id=run.run_id, status=status, summary=summary)
 
 
-def create_with_retry(job: Any, session: VertexSession) -> str:
+def create_with_retry(job: Any, session: VertexSession) -> Literal["submitted", "already_exists"]:
     """Creates `job` through the SDK's API client, retrying UNAVAILABLE with backoff.
 
     `PipelineJob.submit()` is not used: before creating the job it looks up (and may create)

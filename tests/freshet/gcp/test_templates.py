@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -61,3 +63,22 @@ def test_submit_from_a_template_uri_links_the_run_to_it(vertex: VertexServices) 
     [sent] = vertex.vertex.requests("CreatePipelineJob")
     assert sent.pipeline_job.template_uri == uri
     assert dict(sent.pipeline_job.pipeline_spec) == yaml.safe_load(vertex.template.read_text())
+
+
+def test_the_local_runner_runs_a_template_uri_from_its_download(
+    vertex: VertexServices, tmp_path: Path
+) -> None:
+    [item] = publish([vertex.template], vertex.registry.repo_url, default_credentials(), [])
+    settings = load_settings(root=tmp_path / "root")
+    done = tmp_path / "root" / "runs" / "training-local-1"
+    done.mkdir(parents=True)
+    (done / "summary.json").write_text("{}")
+
+    result = submit(
+        RunRequest(template_uri=item.uri("latest"), run_id="training-local-1"), settings
+    )
+
+    assert result.status == "already_exists"  # the downloaded template was read and checked
+    [copy] = (tmp_path / "root" / "templates").iterdir()
+    assert copy.read_bytes() == vertex.template.read_bytes()
+    assert vertex.vertex.calls == []
