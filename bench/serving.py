@@ -1,0 +1,219 @@
+"""Serving: the ONNX bundle under `freshet serve` vs the same model in PyTorch inside FastAPI.
+
+In one run, on one trained model (the pipeline's default architecture), it starts two
+servers as separate processes on loopback:
+  1. `freshet serve BUNDLE` (onnxruntime; what the serving image runs);
+  2. the baseline: the same FastAPI app, request parsing and response, but the model is the
+     PyTorch `Predictor` (torch imported, one intra-op thread like onnxruntime).
+It measures, alternating between them for several rounds: seconds from process start to the
+first correct answer, p50/p99 latency and requests/s of sequential single-instance
+requests and of batches of 64, and resident memory; then prints the table and the ratios.
+
+Usage: .venv/bin/python bench/serving.py [--requests N] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def serve_torch(bundle: str, model_dir: str) -> None:
+    """The baseline server (run in its own process): PyTorch behind the same FastAPI app."""
+    import torch
+    import uvicorn
+
+    from components.train.model import Predictor
+    from freshet.serving.app import ServingSettings, create_app
+    from freshet.serving.signature import load_signature
+
+    torch.set_num_threads(1)
+
+    class TorchModel:
+        def __init__(self) -> None:
+            self.signature = load_signature(bundle)
+            self.predictor = Predictor.load(model_dir)
+
+        def predict_proba(self, features: np.ndarray) -> np.ndarray:
+            return self.predictor.predict_proba(features)
+
+    settings = ServingSettings()
+    app = create_app(TorchModel(), settings)  # type: ignore[arg-type]
+    uvicorn.run(
+        app, host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
+    )
+
+
+def build(work: Path) -> tuple[Path, Path]:
+    """Fetches the digits sample, trains the default architecture briefly, packages it."""
+    from components.fetch.core import FetchConfig, fetch
+    from components.package.core import package
+    from components.train.core import TrainConfig, train
+
+    fetch(FetchConfig(uri="sample://digits"), work / "dataset")
+    train(work / "dataset", work / "model", TrainConfig(epochs=5))
+    package(work / "model", work / "dataset", work / "bundle")
+    return work / "bundle", work / "model"
+
+
+def free_port() -> int:
+    from components.verify.server import free_port as pick
+
+    return pick()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    """One server process, started fresh for each round."""
+
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name = name
+        self.command = command
+
+    def start(
+        self, instance: list[float], label: str
+    ) -> tuple[subprocess.Popen[bytes], str, float]:
+        port = free_port()
+        env = {**os.environ, "AIP_HTTP_PORT": str(port)}
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            self.command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        url = f"http://127.0.0.1:{port}/predict"
+        with httpx.Client() as client:
+            while True:
+                if process.poll() is not None:
+                    raise SystemExit(f"{self.name} exited with code {process.returncode}")
+                try:
+                    answer = client.post(url, json={"instances": [instance]})
+                    if answer.status_code == 200:
+                        assert answer.json()["predictions"][0]["label"] == label
+                        return process, url, time.perf_counter() - started
+                except httpx.TransportError:
+                    time.sleep(0.005)
+
+
+def load(url: str, bodies: list[bytes], count: int) -> dict[str, float]:
+    times = []
+    headers = {"content-type": "application/json"}
+    with httpx.Client() as client:
+        for body in bodies[:20]:  # warm the connection and the allocator
+            client.post(url, content=body, headers=headers)
+        started = time.perf_counter()
+        for i in range(count):
+            t0 = time.perf_counter()
+            response = client.post(url, content=bodies[i % len(bodies)], headers=headers)
+            times.append(time.perf_counter() - t0)
+            assert response.status_code == 200
+        elapsed = time.perf_counter() - started
+    ms = np.asarray(times) * 1000
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "rps": count / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--serve-torch", nargs=2, metavar=("BUNDLE", "MODEL"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.serve_torch:
+        serve_torch(*args.serve_torch)
+        return
+    from components.verify.server import default_command
+    from freshet.serving.signature import load_golden
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, model = build(Path(tmp))
+        golden = load_golden(bundle).examples
+        singles = [json.dumps({"instances": [e.instance]}).encode() for e in golden]
+        batches = [
+            json.dumps({"instances": [e.instance for e in golden[i : i + 64]]}).encode()
+            for i in range(0, len(golden) - 63, 8)
+        ]
+        servers = [
+            Server("freshet serve (onnxruntime)", [*default_command(), str(bundle)]),
+            Server(
+                "baseline: PyTorch in FastAPI",
+                [sys.executable, __file__, "--serve-torch", str(bundle), str(model)],
+            ),
+        ]
+        results: dict[str, dict[str, list[float]]] = {s.name: {} for s in servers}
+        for round_ in range(args.rounds):
+            for server in servers:
+                process, url, startup = server.start(golden[0].instance, golden[0].label)
+                try:
+                    one = load(url, singles, args.requests)
+                    many = load(url, batches, max(1, args.requests // 5))
+                    memory = rss_mb(process.pid)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=10)
+                row = results[server.name]
+                for key, value in (
+                    ("startup", startup),
+                    ("p50", one["p50"]),
+                    ("p99", one["p99"]),
+                    ("rps", one["rps"]),
+                    ("batch_p50", many["p50"]),
+                    ("batch_rps", many["rps"] * 64),
+                    ("rss", memory),
+                ):
+                    row.setdefault(key, []).append(value)
+            print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
+    report(results, args)
+
+
+def report(results: dict[str, dict[str, list[float]]], args: Any) -> None:
+    onnx, torch = ({k: statistics.median(v) for k, v in row.items()} for row in results.values())
+    table = Table(
+        title=f"serving the same model: median of {args.rounds} rounds, {args.requests} "
+        f"sequential requests each ({platform.machine()}, {os.cpu_count()} cores)"
+    )
+    for column in ("measure", "freshet serve (onnx)", "baseline (torch)", "ratio"):
+        table.add_column(column, justify="right")
+    rows = [
+        ("start to first answer (s)", "startup", "{:.2f}", "lower"),
+        ("single instance p50 (ms)", "p50", "{:.2f}", "lower"),
+        ("single instance p99 (ms)", "p99", "{:.2f}", "lower"),
+        ("single instance requests/s", "rps", "{:.0f}", "higher"),
+        ("batch of 64 p50 (ms)", "batch_p50", "{:.2f}", "lower"),
+        ("batch of 64 instances/s", "batch_rps", "{:.0f}", "higher"),
+        ("resident memory (MiB)", "rss", "{:.0f}", "lower"),
+    ]
+    for label, key, fmt, better in rows:
+        ratio = torch[key] / onnx[key] if better == "lower" else onnx[key] / torch[key]
+        table.add_row(label, fmt.format(onnx[key]), fmt.format(torch[key]), f"{ratio:.2f}x")
+    Console().print(table)
+    print("ratio > 1 means freshet serve is better (faster, more throughput, less memory).")
+
+
+if __name__ == "__main__":
+    main()
