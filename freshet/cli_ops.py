@@ -56,13 +56,20 @@ def runs_list(
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # piped: one line per run, never wrapped
     if not rows:
         console.print("No runs recorded yet.")
         return
     table = Table(box=None, header_style="bold")
-    for column in ("run id", "pipeline", "status", "gate", "trigger", "started", "seconds"):
-        table.add_column(column, justify="right" if column == "seconds" else "left")
-    table.add_column("failed step / data version", overflow="fold")
+    table.add_column("run id", no_wrap=True)
+    table.add_column("pipeline")
+    table.add_column("status", no_wrap=True)
+    for column in ("gate", "trigger"):
+        table.add_column(column)
+    table.add_column("started", no_wrap=True)
+    table.add_column("seconds", justify="right", no_wrap=True)
+    table.add_column("failed step / data", max_width=18, overflow="ellipsis", no_wrap=True)
     for r in rows:
         style = {"succeeded": "green", "failed": "red"}.get(r.status, "")
         table.add_row(
@@ -71,7 +78,7 @@ def runs_list(
             f"[{style}]{r.status}[/]",
             r.decision or "-",
             r.reason,
-            r.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            r.started_at.astimezone().strftime("%m-%d %H:%M:%S"),
             f"{r.seconds:.1f}",
             f"[red]{r.failed_step}[/]" if r.failed_step else (r.data_version or "-"),
         )

@@ -18,10 +18,13 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Literal, TextIO
 
 LABELS_KEY = "logging.googleapis.com/labels"
-_LABELS: ContextVar[Mapping[str, str]] = ContextVar("freshet_log_labels", default={})
+_LABELS: ContextVar[Mapping[str, str]] = ContextVar(
+    "freshet_log_labels", default=MappingProxyType({})
+)
 # Our own loggers speak at the chosen level; libraries (kfp, google, urllib3) only from WARNING.
 _OWN = ("freshet", "components", "pipelines", "__main__")
 _SEVERITY = {

@@ -66,13 +66,14 @@ def champion_comparison(summary: dict[str, Any]) -> Comparison | None:
     Returns:
         None when there was no champion or the registry cannot be read.
     """
-    from freshet.registry import LocalRegistry
+    from freshet.registry import LocalRegistry, ModelVersion
 
     params = summary.get("parameters") or {}
     registry_uri, model = params.get("registry_uri"), params.get("model_name")
     if not registry_uri or not model or str(registry_uri).startswith("gs://"):
         return None
     gate = summary.get("gate") or {}
+    previous: ModelVersion | None
     try:
         registry = LocalRegistry(registry_uri)
         if gate.get("champion_version") is not None:

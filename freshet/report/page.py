@@ -28,7 +28,8 @@ h2 { font-size:17px; margin:0 0 12px; font-weight:600; }
 .meta code { color:var(--ink); }
 section { background:#fff; border:1px solid var(--line); border-radius:10px; padding:18px 20px;
   margin:16px 0; }
-.grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(330px,1fr)); gap:16px; }
+.grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(330px,1fr)); gap:16px;
+  margin:16px 0; }
 .grid section { margin:0; }
 .cards { display:flex; gap:12px; flex-wrap:wrap; }
 .card { border:1px solid var(--line); border-radius:8px; padding:10px 16px; min-width:150px; }
@@ -37,7 +38,8 @@ section { background:#fff; border:1px solid var(--line); border-radius:10px; pad
 .card .d { font-size:12.5px; }
 .up { color:var(--ok); } .down { color:var(--bad); } .flat { color:var(--muted); }
 table { border-collapse:collapse; width:100%; font-size:14px; }
-th,td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
+th,td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line);
+  vertical-align:top; }
 th { color:var(--muted); font-weight:600; font-size:12.5px; text-transform:uppercase; }
 td.n { text-align:right; font-variant-numeric:tabular-nums; }
 .ok { color:var(--ok); font-weight:600; } .no { color:var(--bad); font-weight:600; }
@@ -102,7 +104,7 @@ def _header(s: dict[str, Any]) -> str:
         "data version": f"<code>{escape(str(s.get('data_version') or '–'))}</code>",
         "template": f"<code>{escape(str((s.get('template') or {}).get('version', '–')))}</code>",
     }
-    spans = "".join(f"<span>{k}: {v}</span>" for k, v in meta.items())
+    spans = " ".join(f"<span>{k}: {v}</span>" for k, v in meta.items())
     gate = f" gate {_badge(s['decision'])}" if s.get("decision") else ""
     return (
         f"<header><h1>{title}</h1>{_badge(s.get('status'))}{gate}</header>"
@@ -217,12 +219,14 @@ def _evaluation(data: ReportData) -> str:
         for label, v in sorted(per_class.items(), key=lambda item: item[1].get("f1", 0.0))
     )
     bars = (
-        f'<img class="fig" alt="per-class precision, recall and F1" src="{per_class_png(per_class)}">'
+        f'<img class="fig" alt="per-class precision, recall and F1" '
+        f'src="{per_class_png(per_class)}">'
         if per_class
         else ""
     )
     return (
-        f'<div class="grid"><section><h2>Confusion matrix</h2><img class="fig" id="confusion-matrix"'
+        '<div class="grid"><section><h2>Confusion matrix</h2>'
+        '<img class="fig" id="confusion-matrix"'
         f' alt="confusion matrix on {ev.get("test_rows", "?")} test rows" src="{matrix}"></section>'
         f"<section><h2>Per class</h2>{bars}<details><summary>Table (worst F1 first)</summary>"
         "<table><tr><th>class</th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr>"

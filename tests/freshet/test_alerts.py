@@ -32,7 +32,12 @@ def test_slack_payload_carries_run_step_error_and_report() -> None:
     assert hook.attempts == 1
     [body] = hook.received
     assert set(body) == {"text"}
-    for expected in ("training-20260101-000000-abcdef", "train", "CUDA out of memory", "report.html"):
+    for expected in (
+        "training-20260101-000000-abcdef",
+        "train",
+        "CUDA out of memory",
+        "report.html",
+    ):
         assert expected in body["text"]
 
 
