@@ -10,6 +10,7 @@ SDK asks whether the pipeline-root bucket exists) at the local servers.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,6 +65,11 @@ def _start(directory: Path) -> VertexServices:
 def vertex_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VertexServices]:
     """The fakes, started once per session."""
     services = _start(tmp_path_factory.mktemp("vertex-fakes"))
+    # google-auth looks up a service account's "regional access boundary" at
+    # iamcredentials.googleapis.com in a background thread; offline, urllib3 warns about each
+    # retry, possibly after the test that caused it has ended. The lookup is not part of
+    # anything tested here, so its warnings are not shown.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     yield services
 
 
