@@ -96,7 +96,7 @@ def post_alert(alert: Alert, ops: OpsSettings, client: httpx.Client | None = Non
         could not be delivered (logged as a warning).
     """
     if not ops.webhook_url:
-        log.warning("No webhook configured; alert not sent: %s", alert.title)
+        log.info("No webhook configured; alert not sent: %s", alert.title)
         return False
     url = ops.webhook_url
     where = urlsplit(url).hostname  # the path of a webhook URL is its secret
