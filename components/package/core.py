@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel
 
 from components.fetch.core import DatasetSchema
-from components.package.requirements import requirements_txt
+from components.package.requirements import requirements_txt, start_probe
 from freshet.errors import FreshetError
 from freshet.registry import model_digest
 from freshet.serving.signature import (
@@ -243,6 +243,7 @@ def package(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
+    probe = start_probe()  # finds the serving imports while the model is exported
     try:
         staging.chmod(0o755)  # readable by the serving image's non-root user
         export_onnx(predictor, staging / MODEL_FILE)
@@ -255,7 +256,7 @@ def package(
             )
         (staging / SIGNATURE_FILE).write_text(signature.model_dump_json(indent=2))
         (staging / GOLDEN_FILE).write_text(golden.model_dump_json(indent=2))
-        (staging / REQUIREMENTS_FILE).write_text(requirements_txt())
+        (staging / REQUIREMENTS_FILE).write_text(requirements_txt(probe=probe))
         info = BuildInfo(
             data_version=predictor.spec.data_version or schema.data_version,
             model_digest=model_digest(model_dir),
@@ -275,6 +276,10 @@ def package(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if probe.poll() is None:  # the export failed before the probe was read
+            probe.kill()
+            probe.communicate()
     return info
 
 

@@ -19,8 +19,8 @@ def verify(
 ) -> str:
     """Serves the bundle, checks its answers, tears it down; fails the step on any failed check.
 
-    `serve_command` (shell words, the bundle path appended) replaces the default
-    `freshet serve --host 127.0.0.1`. Returns "passed".
+    `serve_command` (shell words, the bundle path appended) replaces the default: `freshet
+    serve --host 127.0.0.1` with only the bundle's requirements importable. Returns "passed".
     """
     import json
     import shlex

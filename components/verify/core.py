@@ -311,7 +311,7 @@ def verify(
     path = check_bundle_dir(bundle_dir).resolve()
     signature = load_signature(path)
     golden = load_golden(path)
-    command = [*(config.command or default_command()), str(path)]
+    command = [*(config.command or default_command(path)), str(path)]
     started_at = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
     checks: list[Check] = []

@@ -22,15 +22,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from freshet.serving.signature import REQUIREMENTS_FILE
+
 
 class Cancelled(BaseException):
     """The step was asked to stop (SIGTERM): unwinds like KeyboardInterrupt, tearing down."""
 
 
-def default_command() -> list[str]:
-    """The serving image's entry point, `freshet serve`, bound to loopback."""
-    script = Path(sys.executable).parent / "freshet"
-    base = [str(script)] if script.is_file() else [sys.executable, "-m", "freshet"]
+def default_command(bundle_dir: Path | None = None) -> list[str]:
+    """The serving image's entry point, `freshet serve`, bound to loopback.
+
+    With a bundle that has a `requirements.txt`, the CLI runs under
+    `components.verify.image_env`, which leaves importable only what the image will hold.
+    """
+    requirements = bundle_dir / REQUIREMENTS_FILE if bundle_dir is not None else None
+    if requirements is not None and requirements.is_file():
+        base = [sys.executable, "-m", "components.verify.image_env", str(requirements)]
+    else:
+        script = Path(sys.executable).parent / "freshet"
+        base = [str(script)] if script.is_file() else [sys.executable, "-m", "freshet"]
     return [*base, "serve", "--host", "127.0.0.1"]
 
 

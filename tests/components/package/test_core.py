@@ -10,7 +10,12 @@ import pytest
 
 from components.fetch.core import DatasetSchema
 from components.package.core import PackageConfig, PackageError, check_export, package
-from components.package.requirements import closure, requirements_txt
+from components.package.requirements import (
+    SERVING_ROOTS,
+    closure,
+    imported_distributions,
+    requirements_txt,
+)
 from components.train.model import Predictor
 from freshet.errors import FreshetError
 from freshet.registry import model_digest
@@ -99,7 +104,20 @@ def test_closure_refuses_torch_and_unknown_packages() -> None:
         closure(("torch",))
     with pytest.raises(FreshetError, match="'no-such-dist' .* is not installed"):
         closure(("no-such-dist",))
-    assert requirements_txt().count("\n") == len(closure()) + 1
+    assert requirements_txt(SERVING_ROOTS).count("\n") == len(closure()) + 1
+
+
+def test_requirements_hold_everything_the_serving_path_imports(bundle: Path) -> None:
+    from packaging.utils import canonicalize_name
+
+    pinned = {
+        line.split("==")[0]
+        for line in (bundle / "requirements.txt").read_text().splitlines()
+        if "==" in line
+    }
+    imported = {canonicalize_name(name) for name in imported_distributions()}
+    assert imported <= pinned
+    assert {"fastapi", "onnxruntime", "uvicorn", "typer"} <= imported
 
 
 def test_export_check_measures_the_difference(bundle: Path) -> None:

@@ -37,6 +37,7 @@ def test_a_good_bundle_passes_every_check(bundle: Path, no_leftover_servers: lis
     assert report.run_id == "run-1"
     assert report.command[-1] == str(bundle.resolve())
     assert "serve" in report.command
+    assert "components.verify.image_env" in report.command  # only the image's imports
 
 
 def test_fault_exits_at_start(bundle: Path, tmp_path: Path, no_leftover_servers: list[int]) -> None:
