@@ -159,7 +159,9 @@ def main() -> None:
             for i in range(0, len(golden) - 63, 8)
         ]
         servers = [
-            Server("freshet serve (onnxruntime)", [*default_command(), str(bundle)]),
+            Server(
+                "freshet serve (onnxruntime)", [*default_command(), str(bundle)]
+            ),  # as in the image
             Server(
                 "baseline: PyTorch in FastAPI",
                 [sys.executable, __file__, "--serve-torch", str(bundle), str(model)],

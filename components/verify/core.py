@@ -122,6 +122,15 @@ class VerificationReport(BaseModel):
         return "; ".join(f"{c.name}: {c.detail}" for c in failed)
 
 
+def log_message(line: str) -> str:
+    """The message of a structured (JSON) log line, or the line itself."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    return str(entry.get("message", line)) if isinstance(entry, dict) else line
+
+
 def wait_healthy(
     server: ServerProcess, client: httpx.Client, route: str, timeout_s: float
 ) -> Check:
@@ -134,7 +143,7 @@ def wait_healthy(
         code = server.poll()
         if code is not None:
             tail = server.log_tail(3)
-            said = f": {tail[-1]}" if tail else ""
+            said = f": {log_message(tail[-1])}" if tail else ""
             return Check(
                 name="healthy", passed=False, detail=f"the server exited with code {code}{said}"
             )

@@ -6,6 +6,7 @@ onnxruntime.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,16 +55,20 @@ def serve_command(
     settings = load_serving_settings()
     model = ServedModel.load(bundle_dir)
     listen = port or settings.http_port
-    typer.echo(
-        f"serving {bundle_dir} on http://{host}:{listen} "
-        f"(health {settings.health_route}, predict {settings.predict_route})",
-        err=True,
+    logging.getLogger("freshet.serving").info(
+        "serving %s on http://%s:%s (health %s, predict %s)",
+        bundle_dir,
+        host,
+        listen,
+        settings.health_route,
+        settings.predict_route,
     )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(model, settings),
             host=host,
             port=listen,
+            log_config=None,  # uvicorn's records go through freshet's one logging setup
             log_level="warning",
             access_log=False,
             lifespan="off",

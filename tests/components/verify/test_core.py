@@ -161,3 +161,11 @@ def test_a_command_that_cannot_start_fails_the_report(bundle: Path, tmp_path: Pa
     assert not report.passed
     assert checks(report) == {"healthy": False, "teardown": True}
     assert "could not start" in report.checks[0].detail
+
+
+def test_log_message_reads_structured_lines() -> None:
+    from components.verify.core import log_message
+
+    assert log_message('{"severity": "ERROR", "message": "bind failed"}') == "bind failed"
+    assert log_message("error: plain words") == "error: plain words"
+    assert log_message("[1, 2]") == "[1, 2]"
