@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ class TrainResult:
     steps: int
     samples_per_second: float
     train_seconds: float
+    train_cpu_seconds: float
     checkpoint_seconds: float
     checkpoint_write_seconds: float
     checkpoints: int
@@ -326,12 +327,15 @@ def _fit(
         }
 
     forward = torch.compile(network) if config.compile_model else network
-    autocast = torch.autocast(
-        device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"
+    # bf16 autocast on CUDA; on the CPU a no-op context (cheaper per step than a disabled one).
+    autocast: Any = (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else nullcontext()
     )
     every = config.checkpoint_every_steps
     samples = 0
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     network.train()
     with _sigterm_flag() as stop:
         while state["epoch"] < config.epochs:
@@ -362,6 +366,7 @@ def _fit(
             _end_epoch(state, network, source, autocast, config)
             writer.save(snapshot())
     elapsed = time.perf_counter() - started
+    elapsed_cpu = time.process_time() - started_cpu
 
     network.load_state_dict(state["best_state"])
     _, val_accuracy = _evaluate(network, source.validation(), autocast)
@@ -376,6 +381,7 @@ def _fit(
         steps=int(state["global_step"]),
         samples_per_second=samples / elapsed if elapsed > 0 else 0.0,
         train_seconds=elapsed,
+        train_cpu_seconds=elapsed_cpu,
         checkpoint_seconds=0.0,
         checkpoint_write_seconds=0.0,
         checkpoints=0,
