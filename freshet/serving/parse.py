@@ -55,7 +55,12 @@ def _row_from_object(index: int, instance: dict[str, Any], names: list[str]) -> 
     return [instance[n] for n in names]
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def _check_values(index: int, row: list[Any], names: list[str]) -> None:
+    if set(map(type, row)) <= _NUMBER_TYPES:  # the common case, checked at C speed
+        return
     for name, value in zip(names, row, strict=True):
         if type(value) is not float and type(value) is not int:
             raise RequestProblem(
