@@ -10,6 +10,7 @@ Supported URIs:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,8 +109,8 @@ def _local_parts(source: Source) -> list[TablePart]:
 
 def _gcs_parts(source: Source, client: StorageClient | None) -> list[TablePart]:
     if client is None:
-        from google.cloud import storage
-
+        # Imported by name: the package ships no type information for mypy.
+        storage = importlib.import_module("google.cloud.storage")
         client = storage.Client()
     blobs = [
         b
