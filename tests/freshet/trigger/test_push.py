@@ -52,7 +52,7 @@ def test_emulator_push_starts_one_run_per_version_and_dead_letters_poison(
     pubsub: PubSubNames, endpoint: str, ledger: Ledger
 ) -> None:
     topic = pubsub.topic("push")
-    sub, dead = pubsub.with_dead_letters(
+    _, dead = pubsub.with_dead_letters(
         "push", topic, push_config={"push_endpoint": endpoint + "/"}, ack_deadline_seconds=10
     )
     for generation in (1, 2):
@@ -71,7 +71,6 @@ def test_emulator_push_starts_one_run_per_version_and_dead_letters_poison(
     )
     assert sorted(m.data for m in letters) == sorted(d for d, _ in MALFORMED[:2])
     assert len(ledger.runs()) == 2
-    del sub
 
 
 def test_transient_failure_answers_503_and_pubsub_retries(
@@ -208,3 +207,28 @@ def test_oidc_rotated_key_is_fetched_on_first_sight(
     assert post_with(url, new.token()).status_code == 401
     published[new.kid] = new.cert_pem
     assert post_with(url, new.token()).status_code == 200
+
+
+def test_functions_framework_entry_point_answers_like_the_app(
+    tmp_path: Path, build_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions_framework.aio import create_asgi_app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FRESHET_ROOT", str(tmp_path / "root"))
+    monkeypatch.setenv("FRESHET_BUILD_DIR", str(build_dir))
+    monkeypatch.setenv(
+        "FRESHET_TRIGGER__ROUTES", json.dumps([{"match": "gs://data-bucket/incoming/*"}])
+    )
+    source = Path(__file__).resolve().parents[3] / "freshet" / "trigger" / "function.py"
+    app = create_asgi_app(target="pubsub_push", source=str(source))
+    with serving(app) as url:
+        ignored = httpx.post(url + "/", json=envelope(*gcs_notification("data-bucket", "x", 1)))
+        assert ignored.status_code == 200
+        assert ignored.json() == {
+            "status": "ignored",
+            "reason": "no route matches gs://data-bucket/x",
+        }
+        poison = httpx.post(url + "/", json=envelope(b"[]", {}))
+        assert poison.status_code == 422
+        assert "not an object" in poison.json()["reason"]
