@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from freshet.errors import ConfigError
 from freshet.ops_settings import OpsSettings
+from freshet.trigger.settings import TriggerSettings
 
 DEFAULT_COMPONENTS_IMAGE = "python:3.11-slim"
 
@@ -154,6 +155,7 @@ class Settings(BaseSettings):
     train_resources: TrainResources = Field(default_factory=TrainResources)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     step_cpu_limit: str = "2"
+    trigger: TriggerSettings = Field(default_factory=TriggerSettings)
     step_memory_limit: str = "4G"
     runner: Literal["local", "vertex"] = Field(
         default="local", description="Where `submit()` runs pipelines (triggers included)."
