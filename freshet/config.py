@@ -153,9 +153,9 @@ class Settings(BaseSettings):
     build_dir: Path = Field(default=Path("build/pipelines"), description="Compiled pipelines.")
     images: Images = Field(default_factory=Images)
     train_resources: TrainResources = Field(default_factory=TrainResources)
+    trigger: TriggerSettings = Field(default_factory=TriggerSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     step_cpu_limit: str = "2"
-    trigger: TriggerSettings = Field(default_factory=TriggerSettings)
     step_memory_limit: str = "4G"
     runner: Literal["local", "vertex"] = Field(
         default="local", description="Where `submit()` runs pipelines (triggers included)."
