@@ -37,8 +37,14 @@ def direct(data: str, work: Path) -> float:
     result = evaluate(work / "dataset", work / "model")
     champion, version = champion_accuracy(str(work / "registry"), "classifier")
     if decide(result.accuracy, GatePolicy(), champion, version).passed:
-        register(str(work / "registry"), "classifier", work / "model", result,
-                 schema.data_version, "bench")
+        register(
+            str(work / "registry"),
+            "classifier",
+            work / "model",
+            result,
+            schema.data_version,
+            "bench",
+        )
     return time.perf_counter() - started
 
 
@@ -64,11 +70,14 @@ def main() -> None:
             plain.append(direct(args.data, base / "direct"))
             cold.append(pipeline(args.data, base / "root"))
             warm.append(pipeline(args.data, base / "root"))
-        print(f"round {i + 1}: direct {plain[-1]:.2f} s, cold {cold[-1]:.2f} s, "
-              f"warm {warm[-1]:.2f} s")
+        print(
+            f"round {i + 1}: direct {plain[-1]:.2f} s, cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s"
+        )
     d, c, w = (statistics.median(x) for x in (plain, cold, warm))
-    table = Table(title=f"local pipeline vs direct core calls ({args.data}, median of "
-                  f"{args.repeat}; {platform.machine()}, {__import__('os').cpu_count()} cores)")
+    table = Table(
+        title=f"local pipeline vs direct core calls ({args.data}, median of "
+        f"{args.repeat}; {platform.machine()}, {__import__('os').cpu_count()} cores)"
+    )
     for column in ("measure", "seconds", "ratio"):
         table.add_column(column)
     table.add_row("direct core calls (baseline)", f"{d:.2f}", "1.00")

@@ -57,6 +57,8 @@ class TrainResources(BaseSettings):
     memory_limit: str = "32G"
     accelerator_type: str = ""
     accelerator_count: int = Field(default=0, ge=0)
+    retries: int = Field(default=2, ge=0, description="Retries of the train task (preemption).")
+    retry_backoff_s: int = Field(default=15, ge=0, description="First retry backoff, doubling.")
 
 
 # Fields (e.g. "gcp.project") the command being loaded needs; see `load_settings(require=...)`.

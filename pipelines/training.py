@@ -8,6 +8,7 @@ register runs only after it passed, so the champion alias never moves to a model
 serving artifact did not answer correctly.
 """
 
+import inspect
 from typing import Any, NamedTuple
 
 from kfp import dsl
@@ -16,6 +17,7 @@ from kfp.dsl import Artifact, Dataset, Metrics, Model
 from components.evaluate.component import make_evaluate
 from components.fetch.component import make_data_version, make_fetch
 from components.gate.component import make_gate
+from components.notify.component import make_notify
 from components.package.component import make_package
 from components.register.component import make_register
 from components.train.component import make_train
@@ -48,6 +50,7 @@ def build(settings: Settings) -> Any:
     package_op = make_package(cpu_image)
     verify_op = make_verify(cpu_image)
     register_op = make_register(cpu_image)
+    notify_op = make_notify(cpu_image)
     resources = settings.train_resources
 
     def limits(task: Any) -> Any:
@@ -56,10 +59,10 @@ def build(settings: Settings) -> Any:
         )
 
     @dsl.pipeline(  # type: ignore[untyped-decorator]
-        name=NAME,
+        name=f"{NAME}-steps",
         description="Fetch, train, evaluate, gate, package, verify and register a classifier.",
     )
-    def training(
+    def steps(
         data_uri: str = "sample://digits",
         label_column: str = "label",
         seed: int = 0,
@@ -69,6 +72,10 @@ def build(settings: Settings) -> Any:
         batch_size: int = 64,
         learning_rate: float = 0.001,
         patience: int = 0,
+        checkpoint_root: str = "",
+        checkpoint_every_steps: int = 0,
+        compile_model: bool = False,
+        data_loading: str = "auto",
         min_accuracy: float = 0.9,
         max_regression: float = 0.0,
         model_name: str = "classifier",
@@ -100,7 +107,18 @@ def build(settings: Settings) -> Any:
             learning_rate=learning_rate,
             patience=patience,
             seed=seed,
+            checkpoint_root=checkpoint_root,
+            checkpoint_every_steps=checkpoint_every_steps,
+            compile_model=compile_model,
+            data_loading=data_loading,
         )
+        if resources.retries:
+            # A preempted attempt saves its checkpoint and exits 1; the retry resumes from it.
+            trained.set_retry(
+                num_retries=resources.retries,
+                backoff_duration=f"{resources.retry_backoff_s}s",
+                backoff_factor=2.0,
+            )
         trained.set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
         if resources.accelerator_type and resources.accelerator_count:
             trained.set_accelerator_type(resources.accelerator_type).set_accelerator_limit(
@@ -161,4 +179,40 @@ def build(settings: Settings) -> Any:
             decision=gated.outputs["Output"],
         )
 
-    return training
+    return with_exit_notification(steps, notify_op, limits)
+
+
+def with_exit_notification(steps: Any, notify_op: Any, limits: Any) -> Any:
+    """Wraps the steps in the outer pipeline whose exit task posts failed runs to a webhook.
+
+    The outer pipeline takes the steps' parameters (one list, declared once, on `steps`) plus
+    `alert_webhook` and `report_url`. kfp refuses pipeline outputs from inside
+    `dsl.ExitHandler`, so the exit task is the other form kfp offers: a task after the steps
+    with `ignore_upstream_failure()`, which compiles to the same "all upstream tasks
+    completed" trigger and receives the steps' final status.
+    """
+    inner = inspect.signature(steps.pipeline_func)
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default="", annotation=str)
+        for name in ("alert_webhook", "report_url")
+    ]
+    signature = inner.replace(parameters=[*inner.parameters.values(), *extra])
+    names = list(inner.parameters)
+
+    def training(*args: Any) -> TrainingOutputs:
+        # kfp calls the pipeline function positionally, in signature order
+        params = dict(zip(signature.parameters, args, strict=True))
+        task = steps(**{name: params[name] for name in names})
+        limits(
+            notify_op(
+                webhook_url=params["alert_webhook"],
+                pipeline=NAME,
+                run_id=params["run_id"],
+                report_url=params["report_url"],
+            )
+        ).after(task).ignore_upstream_failure().set_caching_options(False)
+        return TrainingOutputs(**{name: task.outputs[name] for name in TrainingOutputs._fields})
+
+    training.__signature__ = signature  # type: ignore[attr-defined]
+    decorate = dsl.pipeline(name=NAME, description=steps.description)
+    return decorate(training)

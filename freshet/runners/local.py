@@ -83,13 +83,16 @@ class LocalRunner:
             else new_run_id(spec["pipelineInfo"]["name"])
         )
         run_dir = self.run_dir(run_id)
-        if (run_dir / "summary.json").exists() or (run_dir / "started").exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # Create-exclusive: of two workers sharing a root, exactly one starts the run.
+            with (run_dir / "started").open("x") as marker:
+                marker.write(datetime.now(UTC).isoformat())
+        except FileExistsError:
             return RunResult(
                 run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
             )
         values["run_id"] = run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "started").write_text(datetime.now(UTC).isoformat())
         summary = self._execute(spec, template, values, run_id, run_dir, request, data_version)
         summary.artifacts["report"] = str(run_dir / "report.html")
         path = run_dir / "summary.json"

@@ -101,6 +101,8 @@ class StepTracker(logging.Filter):
         return True
 
     def _apply(self, name: str, state: str) -> None:
+        if self.steps and name not in self.steps:
+            return  # a sub-DAG (condition, nested pipeline): its tasks are reported themselves
         step = self.steps.setdefault(name, StepRecord(name=name))
         now = time.perf_counter()
         if state == "running":
@@ -117,7 +119,7 @@ class StepTracker(logging.Filter):
             self.current = None
 
     def records(self) -> list[StepRecord]:
-        """The steps in pipeline order; steps never reached stay 'pending'... as 'skipped'."""
+        """The steps in pipeline order: never reached counts as skipped, unfinished as failed."""
         out = []
         for step in self.steps.values():
             if step.status in ("pending", "running"):

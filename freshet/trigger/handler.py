@@ -21,6 +21,7 @@ from typing import Literal
 
 from freshet.config import Settings
 from freshet.errors import BadInput
+from freshet.history import record_data_update
 from freshet.run_id import derive_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.trigger.events import Event, PoisonMessage, parse_message
@@ -141,6 +142,11 @@ class TriggerHandler:
         except Exception as exc:
             return self._transient(message_id, None, exc)
         run_id = derive_run_id(decision.pipeline, version, decision.data_version)
+        try:
+            # The freshness SLA counts from the first sighting of each data version.
+            record_data_update(self.settings.root, decision.pipeline, decision.data_version)
+        except Exception as exc:  # history is best effort: never lose the message for it
+            log.warning("Could not record data update %s: %s", decision.data_version, exc)
         request = RunRequest(
             pipeline=decision.pipeline,
             template=template,

@@ -16,10 +16,24 @@ from typer.main import get_command
 from freshet.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT_INS = {"PROJECT_ID", "PROJECT_NUMBER", "LOCATION", "BUILD_ID", "SHORT_SHA", "COMMIT_SHA",
-             "REPO_NAME", "REPO_FULL_NAME", "BRANCH_NAME", "TAG_NAME", "REVISION_ID",
-             "TRIGGER_NAME", "TRIGGER_BUILD_CONFIG_PATH", "SERVICE_ACCOUNT_EMAIL",
-             "SERVICE_ACCOUNT", "REF_NAME"}
+BUILT_INS = {
+    "PROJECT_ID",
+    "PROJECT_NUMBER",
+    "LOCATION",
+    "BUILD_ID",
+    "SHORT_SHA",
+    "COMMIT_SHA",
+    "REPO_NAME",
+    "REPO_FULL_NAME",
+    "BRANCH_NAME",
+    "TAG_NAME",
+    "REVISION_ID",
+    "TRIGGER_NAME",
+    "TRIGGER_BUILD_CONFIG_PATH",
+    "SERVICE_ACCOUNT_EMAIL",
+    "SERVICE_ACCOUNT",
+    "REF_NAME",
+}
 # $NAME or ${NAME}, but not the escaped $$ that passes a literal $ to the shell
 SUBSTITUTION = re.compile(r"(?<!\$)\$(?:\{(\w+)\}|([A-Za-z_]\w*))")
 
@@ -34,8 +48,12 @@ def texts(build: dict[str, Any]) -> list[str]:
     found = [str(v) for v in build.get("substitutions", {}).values()]
     found += build.get("options", {}).get("env", [])
     for step in build["steps"]:
-        found += [step["name"], step.get("entrypoint", ""), *step.get("args", []),
-                  *step.get("env", [])]
+        found += [
+            step["name"],
+            step.get("entrypoint", ""),
+            *step.get("args", []),
+            *step.get("env", []),
+        ]
     return found
 
 

@@ -41,33 +41,53 @@ def csv(tmp_path: Path, name: str, frame: pd.DataFrame) -> str:
 def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     rows = 30
     return {
-        "missing file": (["--data", str(tmp / "missing.csv")],
-                         f"Data file not found: '{tmp / 'missing.csv'}'."),
-        "unknown scheme": (["--data", "s3://bucket/data.csv"],
-                           "Unknown data URI scheme 's3' in 's3://bucket/data.csv'; use a local "
-                           "path, file://, gs:// or sample://."),
-        "empty dataset": (["--data", csv(tmp, "empty.csv", pd.DataFrame({"x": [], "label": []}))],
-                          f"The dataset at '{tmp / 'empty.csv'}' has no rows."),
-        "missing label": (["--data", csv(tmp, "nolabel.csv",
-                                         pd.DataFrame({"x": range(rows), "y": range(rows)}))],
-                          f"Label column 'label' not found in '{tmp / 'nolabel.csv'}'; its "
-                          "columns are: x, y."),
-        "label column param": (["--data", str(tmp / "nolabel.csv"), "--param", "label_column=z"],
-                               f"Label column 'z' not found in '{tmp / 'nolabel.csv'}'; its "
-                               "columns are: x, y."),
+        "missing file": (
+            ["--data", str(tmp / "missing.csv")],
+            f"Data file not found: '{tmp / 'missing.csv'}'.",
+        ),
+        "unknown scheme": (
+            ["--data", "s3://bucket/data.csv"],
+            "Unknown data URI scheme 's3' in 's3://bucket/data.csv'; use a local "
+            "path, file://, gs:// or sample://.",
+        ),
+        "empty dataset": (
+            ["--data", csv(tmp, "empty.csv", pd.DataFrame({"x": [], "label": []}))],
+            f"The dataset at '{tmp / 'empty.csv'}' has no rows.",
+        ),
+        "missing label": (
+            ["--data", csv(tmp, "nolabel.csv", pd.DataFrame({"x": range(rows), "y": range(rows)}))],
+            f"Label column 'label' not found in '{tmp / 'nolabel.csv'}'; its columns are: x, y.",
+        ),
+        "label column param": (
+            ["--data", str(tmp / "nolabel.csv"), "--param", "label_column=z"],
+            f"Label column 'z' not found in '{tmp / 'nolabel.csv'}'; its columns are: x, y.",
+        ),
         "non-numeric feature": (
-            ["--data", csv(tmp, "text.csv", pd.DataFrame(
-                {"x": ["a", "b", "c"] * 10, "label": [0, 1, 2] * 10}))],
-            f"Feature column 'x' in '{tmp / 'text.csv'}' is not numeric (for example 'a')."),
-        "single class": (["--data", csv(tmp, "one.csv", pd.DataFrame(
-            {"x": range(rows), "label": [7] * rows}))],
+            [
+                "--data",
+                csv(
+                    tmp,
+                    "text.csv",
+                    pd.DataFrame({"x": ["a", "b", "c"] * 10, "label": [0, 1, 2] * 10}),
+                ),
+            ],
+            f"Feature column 'x' in '{tmp / 'text.csv'}' is not numeric (for example 'a').",
+        ),
+        "single class": (
+            ["--data", csv(tmp, "one.csv", pd.DataFrame({"x": range(rows), "label": [7] * rows}))],
             f"Label column 'label' in '{tmp / 'one.csv'}' has a single class (7); a classifier "
-            "needs at least two."),
-        "unknown param": (["--param", "epoch=3"], "Unknown parameter 'epoch' for pipeline "
-                          "'training'; known: batch_size,"),
+            "needs at least two.",
+        ),
+        "unknown param": (
+            ["--param", "epoch=3"],
+            "Unknown parameter 'epoch' for pipeline 'training'; known: alert_webhook, batch_size,",
+        ),
         "param type": (["--param", "epochs=ten"], "Parameter 'epochs' must be integer, not 'ten'."),
         "param form": (["--param", "epochs"], "Parameter 'epochs' is not in the form KEY=VALUE."),
-        "param range": (["--param", "min_accuracy=2"], "min_accuracy must be between 0 and 1: 2.0."),
+        "param range": (
+            ["--param", "min_accuracy=2"],
+            "min_accuracy must be between 0 and 1: 2.0.",
+        ),
         "bad epochs": (["--param", "epochs=0"], "epochs must be at least 1: 0."),
         "bad run id": (["--run-id", "Bad Id"], "Run id 'Bad Id' is not valid"),
     }

@@ -24,19 +24,27 @@ def test_compiled_yaml_loads_as_a_component(tmp_path: Path) -> None:
     component = components.load_component_from_file(str(path))
     assert component.name == "training"
     spec = yaml.safe_load(path.read_text())
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = dict(spec["root"]["dag"]["tasks"])
+    for sub in spec["components"].values():
+        tasks.update(sub.get("dag", {}).get("tasks", {}))
     assert {"data-version", "fetch", "train", "evaluate", "gate"} <= set(tasks)
     # mutable-state readers are never cached; the expensive steps are
     assert tasks["data-version"]["cachingOptions"] == {}
     assert tasks["gate"]["cachingOptions"] == {}
     assert tasks["train"]["cachingOptions"] == {"enableCache": True}
+    # the exit task runs however the steps end, to report failures
+    assert tasks["notify"]["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
     fetch_inputs = tasks["fetch"]["inputs"]["parameters"]["data_version"]
     assert fetch_inputs["taskOutputParameter"]["producerTask"] == "data-version"
 
 
 def test_images_come_from_settings(tmp_path: Path) -> None:
-    settings = load_settings(images={"components": "registry.example/c@sha256:" + "a" * 64,
-                                     "trainer": "registry.example/t@sha256:" + "b" * 64})
+    settings = load_settings(
+        images={
+            "components": "registry.example/c@sha256:" + "a" * 64,
+            "trainer": "registry.example/t@sha256:" + "b" * 64,
+        }
+    )
     path = compile_pipeline("training", settings, tmp_path)
     spec = yaml.safe_load(path.read_text())
     executors = spec["deploymentSpec"]["executors"]

@@ -13,7 +13,9 @@ from freshet.params import load_template, parse_assignments, resolve, with_defau
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return load_template(compile_pipeline("training", load_settings(), tmp_path_factory.mktemp("c")))
+    return load_template(
+        compile_pipeline("training", load_settings(), tmp_path_factory.mktemp("c"))
+    )
 
 
 def test_types_follow_the_template(spec: dict[str, Any]) -> None:

@@ -21,7 +21,9 @@ def make_model(path: Path, content: str) -> Path:
 def test_register_numbers_versions_and_moves_champion(tmp_path: Path) -> None:
     registry = LocalRegistry(tmp_path / "reg")
     assert registry.champion("m") is None
-    v1 = registry.register("m", make_model(tmp_path / "a", "A"), run_id="r1", metrics={"accuracy": 0.9})
+    v1 = registry.register(
+        "m", make_model(tmp_path / "a", "A"), run_id="r1", metrics={"accuracy": 0.9}
+    )
     v2 = registry.register("m", make_model(tmp_path / "b", "B"), run_id="r2")
     assert (v1.version, v2.version) == (1, 2)
     champion = registry.champion("m")
@@ -59,7 +61,9 @@ def test_failed_copy_leaves_registry_unchanged(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         registry.register("m", tmp_path / "does-not-exist")
     assert [v.version for v in registry.versions("m")] == [1]
-    assert not [p for p in (tmp_path / "reg" / "m" / "versions").iterdir() if p.name.startswith(".")]
+    assert not [
+        p for p in (tmp_path / "reg" / "m" / "versions").iterdir() if p.name.startswith(".")
+    ]
 
 
 def test_bad_names_and_corrupt_alias(tmp_path: Path) -> None:

@@ -12,8 +12,11 @@ def test_derived_id_is_stable_and_sensitive_to_each_part() -> None:
     base = derive_run_id("training", "t1", "d1")
     assert base == derive_run_id("training", "t1", "d1")
     assert base.startswith("training-")
-    others = {derive_run_id("training", "t2", "d1"), derive_run_id("training", "t1", "d2"),
-              derive_run_id("other", "t1", "d1")}
+    others = {
+        derive_run_id("training", "t2", "d1"),
+        derive_run_id("training", "t1", "d2"),
+        derive_run_id("other", "t1", "d1"),
+    }
     assert base not in others and len(others) == 3
     check_run_id(base)
 

@@ -12,12 +12,20 @@ from typing import Any
 FRESHET = str(Path(sys.executable).with_name("freshet"))
 
 
-def freshet(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def freshet(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Runs `freshet ARGS` and returns the finished process (never raises on exit codes)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([FRESHET, *args], capture_output=True, text=True, cwd=cwd,
-                          env=full_env, timeout=timeout, check=False)
+    return subprocess.run(
+        [FRESHET, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def summary_of(root: Path, output: str) -> dict[str, Any]:

@@ -47,7 +47,9 @@ def test_cold_run_trains_a_good_champion(cold: dict[str, Any], workdir: Path) ->
     }
 
 
-def test_rerun_unchanged_serves_fetch_and_train_from_cache(cold: dict[str, Any], workdir: Path) -> None:
+def test_rerun_unchanged_serves_fetch_and_train_from_cache(
+    cold: dict[str, Any], workdir: Path
+) -> None:
     result = freshet("run", "--root", str(workdir / "root"), cwd=workdir)
     assert result.returncode == 0, result.stderr
     warm = summary_of(workdir / "root", result.stdout)
@@ -75,14 +77,22 @@ def test_changed_data_at_same_path_reruns_fetch(workdir: Path) -> None:
     assert steps_by_name(s2)["fetch"]["cached"]
     assert s3["data_version"] != s1["data_version"]
     assert not steps_by_name(s3)["fetch"]["cached"] and not steps_by_name(s3)["train"]["cached"]
-    assert sum(pd.read_parquet(Path(s3["artifacts"]["dataset"]) / f"{s}.parquet").shape[0]
-               for s in ("train", "validation", "test")) == 1000
+    assert (
+        sum(
+            pd.read_parquet(Path(s3["artifacts"]["dataset"]) / f"{s}.parquet").shape[0]
+            for s in ("train", "validation", "test")
+        )
+        == 1000
+    )
 
 
-def test_rejected_model_is_a_success_that_keeps_the_champion(cold: dict[str, Any], workdir: Path) -> None:
+def test_rejected_model_is_a_success_that_keeps_the_champion(
+    cold: dict[str, Any], workdir: Path
+) -> None:
     root = workdir / "root"
-    result = freshet("run", "--root", str(root), "-p", "min_accuracy=0.9999", "-p", "epochs=2",
-                     cwd=workdir)
+    result = freshet(
+        "run", "--root", str(root), "-p", "min_accuracy=0.9999", "-p", "epochs=2", cwd=workdir
+    )
     assert result.returncode == 0, result.stderr
     summary = summary_of(root, result.stdout)
     assert summary["decision"] == "rejected"

@@ -42,7 +42,9 @@ def test_sample_digits_splits_deterministically(tmp_path: Path) -> None:
 def test_splits_are_disjoint_and_complete(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "data.csv", rows=100)
     fetch(FetchConfig(uri=str(src)), tmp_path / "out")
-    parts = [pd.read_parquet(tmp_path / "out" / f"{s}.parquet") for s in ("train", "validation", "test")]
+    parts = [
+        pd.read_parquet(tmp_path / "out" / f"{s}.parquet") for s in ("train", "validation", "test")
+    ]
     assert sum(len(p) for p in parts) == 100
     seen = pd.concat(parts)["x1"].tolist()
     assert sorted(seen) == [float(i) for i in range(100)]
@@ -53,7 +55,9 @@ def test_csv_parquet_and_directory_sources(tmp_path: Path) -> None:
     frame = pd.read_csv(csv)
     frame.to_parquet(tmp_path / "dir" / "b.parquet")
     assert inspect(FetchConfig(uri=str(csv))).rows == {"total": 40}
-    assert inspect(FetchConfig(uri=f"file://{tmp_path / 'dir' / 'b.parquet'}")).rows == {"total": 40}
+    assert inspect(FetchConfig(uri=f"file://{tmp_path / 'dir' / 'b.parquet'}")).rows == {
+        "total": 40
+    }
     assert inspect(FetchConfig(uri=str(tmp_path / "dir"))).rows == {"total": 80}
 
 
@@ -79,8 +83,10 @@ def test_synthetic_source_is_seeded(tmp_path: Path) -> None:
     b = fetch(FetchConfig(uri=uri), tmp_path / "b")
     assert a.rows["train"] + a.rows["validation"] + a.rows["test"] == 500
     assert a.labels == ["0", "1", "2"]
+    assert a == b
     pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "a" / "test.parquet"), pd.read_parquet(tmp_path / "b" / "test.parquet")
+        pd.read_parquet(tmp_path / "a" / "test.parquet"),
+        pd.read_parquet(tmp_path / "b" / "test.parquet"),
     )
     assert data_version(uri) != data_version(uri.replace("seed=4", "seed=5"))
 
@@ -89,11 +95,17 @@ def test_synthetic_source_is_seeded(tmp_path: Path) -> None:
     ("make_uri", "expected"),
     [
         (lambda tmp: str(tmp / "missing.csv"), "Data file not found: '{tmp}/missing.csv'."),
-        (lambda tmp: "ftp://host/data.csv", "Unknown data URI scheme 'ftp' in 'ftp://host/data.csv'"),
+        (
+            lambda tmp: "ftp://host/data.csv",
+            "Unknown data URI scheme 'ftp' in 'ftp://host/data.csv'",
+        ),
         (lambda tmp: "sample://nope", "Unknown sample dataset 'nope'"),
         (lambda tmp: "", "The data URI is empty"),
         (lambda tmp: "gs://", "names no bucket"),
-        (lambda tmp: "sample://synthetic?rows=abc", "Option 'rows' in 'sample://synthetic?rows=abc' is not an integer: 'abc'."),
+        (
+            lambda tmp: "sample://synthetic?rows=abc",
+            "Option 'rows' in 'sample://synthetic?rows=abc' is not an integer: 'abc'.",
+        ),
         (lambda tmp: "sample://synthetic?classes=1", "needs at least 2 classes"),
     ],
 )
@@ -124,7 +136,8 @@ def test_bad_tables(tmp_path: Path) -> None:
         blank: f"The dataset at '{blank}' has no rows.",
         no_label: f"Label column 'label' not found in '{no_label}'; its columns are: x1, y.",
         text: f"Feature column 'color' in '{text}' is not numeric (for example 'red').",
-        single: f"Label column 'label' in '{single}' has a single class (0); a classifier needs at least two.",
+        single: f"Label column 'label' in '{single}' has a single class (0); "
+        "a classifier needs at least two.",
         holes: f"Feature column 'x1' in '{holes}' has missing values.",
         tiny: f"The dataset at '{tiny}' has 4 rows; at least 10 are needed.",
         not_table: f"The file '{not_table}' is neither CSV nor Parquet (.csv or .parquet).",

@@ -7,8 +7,15 @@ from components.register.core import champion_accuracy, register
 
 
 def evaluation(accuracy: float) -> Evaluation:
-    return Evaluation(accuracy=accuracy, f1_macro=accuracy, log_loss=0.1, test_rows=10,
-                      labels=["a", "b"], confusion_matrix=[[5, 0], [0, 5]], per_class={})
+    return Evaluation(
+        accuracy=accuracy,
+        f1_macro=accuracy,
+        log_loss=0.1,
+        test_rows=10,
+        labels=["a", "b"],
+        confusion_matrix=[[5, 0], [0, 5]],
+        per_class={},
+    )
 
 
 def test_register_records_metrics_and_champion(tmp_path: Path) -> None:

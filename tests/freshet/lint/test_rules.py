@@ -33,6 +33,14 @@ def spec(compiled: Path) -> dict[str, Any]:
     return copy.deepcopy(yaml.safe_load(compiled.read_text()))
 
 
+def dag_tasks(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every task of the root DAG and of sub-DAGs, by name."""
+    found = dict(spec["root"]["dag"]["tasks"])
+    for component in spec["components"].values():
+        found.update(component.get("dag", {}).get("tasks", {}))
+    return found
+
+
 def rules_hit(spec: dict[str, Any], strict: bool = True) -> set[tuple[str, str]]:
     return {(f.rule, f.task) for f in lint_spec(spec, RULES, strict)}
 
@@ -62,12 +70,14 @@ def test_unpinned_image_only_in_strict(spec: dict[str, Any]) -> None:
 def test_cached_reader_without_data_version(spec: dict[str, Any]) -> None:
     del spec["components"]["comp-fetch"]["inputDefinitions"]["parameters"]["data_version"]
     assert rules_hit(spec) == {("data-version-input", "fetch")}
-    spec["root"]["dag"]["tasks"]["fetch"]["cachingOptions"] = {}
+    dag_tasks(spec)["fetch"]["cachingOptions"] = {}
     assert rules_hit(spec) == set()
 
 
 def test_register_outside_the_gate(spec: dict[str, Any]) -> None:
-    condition = next(t for t in spec["root"]["dag"]["tasks"].values() if "triggerPolicy" in t)
+    condition = next(
+        t for t in dag_tasks(spec).values() if "condition" in t.get("triggerPolicy", {})
+    )
     del condition["triggerPolicy"]
     hit = rules_hit(spec)
     assert ("gate-before-register", "register") in hit

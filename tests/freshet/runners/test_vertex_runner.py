@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 import yaml
@@ -71,12 +73,18 @@ def test_cache_keeps_compiled_task_options_unless_switched_off(vertex: VertexSer
         _settings(),
     )
     on, off = (r.pipeline_job.pipeline_spec for r in vertex.vertex.requests("CreatePipelineJob"))
-    on_tasks = on["root"]["dag"]["tasks"]
+    on_tasks = _all_tasks(on)
     assert on_tasks["gate"]["cachingOptions"] == {}  # compiled uncached: must stay so
     assert on_tasks["train"]["cachingOptions"] == {"enableCache": True}
-    assert all(
-        t["cachingOptions"] == {"enableCache": False} for t in off["root"]["dag"]["tasks"].values()
-    )
+    assert all(t["cachingOptions"] == {"enableCache": False} for t in _all_tasks(off).values())
+
+
+def _all_tasks(spec: Any) -> dict[str, Any]:
+    """Tasks of the root DAG and of every sub-DAG (the steps run inside a nested pipeline)."""
+    tasks = dict(spec["root"]["dag"]["tasks"])
+    for component in spec["components"].values():
+        tasks.update(component.get("dag", {}).get("tasks", {}))
+    return tasks
 
 
 def test_same_run_id_twice_is_one_run(vertex: VertexServices) -> None:
