@@ -7,14 +7,12 @@ The dataset directory written by `fetch` holds `train.parquet`, `validation.parq
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.fetch.sources import StorageClient, data_version, load_table
+from freshet.atomic import replaced_directory
 from freshet.errors import DataError
 
 if TYPE_CHECKING:
@@ -199,17 +197,8 @@ def fetch(
         labels=labels,
         rows={name: len(part) for name, part in splits.items()},
     )
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=out.parent))
-    try:
+    with replaced_directory(out_dir, prefix=".fetch-") as staging:
         for name, part in splits.items():
             part.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
         (staging / "schema.json").write_text(schema.to_json())
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return schema

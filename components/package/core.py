@@ -9,10 +9,7 @@ the bundle layout.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +20,7 @@ from pydantic import BaseModel
 
 from components.fetch.core import DatasetSchema
 from components.package.requirements import requirements_txt, start_probe
+from freshet.atomic import replaced_directory
 from freshet.errors import FreshetError
 from freshet.registry import model_digest
 from freshet.serving.signature import (
@@ -241,41 +239,34 @@ def package(
         labels=predictor.spec.labels,
         label_column=predictor.spec.label_column,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     probe = start_probe()  # finds the serving imports while the model is exported
     try:
-        staging.chmod(0o755)  # readable by the serving image's non-root user
-        export_onnx(predictor, staging / MODEL_FILE)
-        golden = golden_set(dataset_dir, predictor, config.golden_count)
-        diff = check_export(staging / MODEL_FILE, signature, golden)
-        if not diff <= config.export_tolerance:
-            raise PackageError(
-                f"The exported ONNX model differs from PyTorch by {diff:.2e} on the golden "
-                f"examples (tolerance {config.export_tolerance:.0e})."
+        with replaced_directory(out, prefix=".bundle-") as staging:
+            staging.chmod(0o755)  # readable by the serving image's non-root user
+            export_onnx(predictor, staging / MODEL_FILE)
+            golden = golden_set(dataset_dir, predictor, config.golden_count)
+            diff = check_export(staging / MODEL_FILE, signature, golden)
+            if not diff <= config.export_tolerance:
+                raise PackageError(
+                    f"The exported ONNX model differs from PyTorch by {diff:.2e} on the golden "
+                    f"examples (tolerance {config.export_tolerance:.0e})."
+                )
+            (staging / SIGNATURE_FILE).write_text(signature.model_dump_json(indent=2))
+            (staging / GOLDEN_FILE).write_text(golden.model_dump_json(indent=2))
+            (staging / REQUIREMENTS_FILE).write_text(requirements_txt(probe=probe))
+            info = BuildInfo(
+                data_version=predictor.spec.data_version or schema.data_version,
+                model_digest=model_digest(model_dir),
+                git_commit=config.git_commit or git_commit(),
+                built_at=datetime.now(UTC).isoformat(),
+                golden_examples=len(golden.examples),
+                export_max_abs_diff=diff,
+                image_status=image_status,
             )
-        (staging / SIGNATURE_FILE).write_text(signature.model_dump_json(indent=2))
-        (staging / GOLDEN_FILE).write_text(golden.model_dump_json(indent=2))
-        (staging / REQUIREMENTS_FILE).write_text(requirements_txt(probe=probe))
-        info = BuildInfo(
-            data_version=predictor.spec.data_version or schema.data_version,
-            model_digest=model_digest(model_dir),
-            git_commit=config.git_commit or git_commit(),
-            built_at=datetime.now(UTC).isoformat(),
-            golden_examples=len(golden.examples),
-            export_max_abs_diff=diff,
-            image_status=image_status,
-        )
-        if builder is not None:
-            info.image = builder.build(staging)
-            info.image_status = "built and pushed"
-        (staging / BUILD_FILE).write_text(info.model_dump_json(indent=2))
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            if builder is not None:
+                info.image = builder.build(staging)
+                info.image_status = "built and pushed"
+            (staging / BUILD_FILE).write_text(info.model_dump_json(indent=2))
     finally:
         if probe.poll() is None:  # the export failed before the probe was read
             probe.kill()

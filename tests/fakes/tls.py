@@ -22,28 +22,35 @@ class SelfSigned:
     cert_path: Path
 
 
-def self_signed_localhost(directory: Path) -> SelfSigned:
-    """Creates a key and a certificate valid for `localhost` and 127.0.0.1 for one day."""
+def self_signed(
+    common_name: str, names: list[x509.GeneralName] | None = None, ca: bool = False
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A fresh RSA key and a self-signed certificate for it, valid from yesterday to tomorrow."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
     )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    if ca:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True
+        )
+    return key, builder.sign(key, hashes.SHA256())
+
+
+def self_signed_localhost(directory: Path) -> SelfSigned:
+    """Creates a key and a certificate valid for `localhost` and 127.0.0.1 (a trusted root)."""
+    loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    key, cert = self_signed("localhost", [x509.DNSName("localhost"), loopback], ca=True)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,
