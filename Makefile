@@ -15,8 +15,8 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the project with its dev tools
@@ -46,8 +46,11 @@ images: ## build the components and trainer images (needs a Docker engine; cloud
 	docker build -f containers/components.Dockerfile -t $(IMAGE_PREFIX)/components:$(TAG) .
 	docker build -f containers/trainer.Dockerfile -t $(IMAGE_PREFIX)/trainer:$(TAG) .
 
-bench: $(STAMP) ## benchmarks against their baselines (prints ratios)
+bench: $(STAMP) ## every benchmark against its baseline, side by side (prints ratios; ~12 min)
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/trigger.py
+	$(BIN)/python bench/train.py
 
 clean: ## remove build outputs and the local root
 	rm -rf build $(ROOT)

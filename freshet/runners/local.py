@@ -85,6 +85,8 @@ class LocalRunner:
         run_dir = self.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
+            if (run_dir / "summary.json").exists():
+                raise FileExistsError(run_dir / "summary.json")
             # Create-exclusive: of two workers sharing a root, exactly one starts the run.
             with (run_dir / "started").open("x") as marker:
                 marker.write(datetime.now(UTC).isoformat())
