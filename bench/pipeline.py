@@ -3,7 +3,8 @@
 Runs, in one process and one sitting, on the same data and parameters:
   1. the compiled pipeline through the local runner (kfp.local, one subprocess per step), cold;
   2. the same again, warm (fetch, train and evaluate served from the cache);
-  3. fetch -> train -> evaluate -> gate -> register called directly, no KFP.
+  3. fetch -> train -> evaluate -> gate -> package -> verify -> register called directly,
+     in this process (verify still starts `freshet serve` as a child, as the step does).
 Prints wall seconds of each and the ratios pipeline/direct and warm/cold.
 
 Usage: .venv/bin/python bench/pipeline.py [--data URI] [--repeat N]
@@ -24,8 +25,10 @@ from rich.table import Table
 from components.evaluate.core import evaluate
 from components.fetch.core import FetchConfig, fetch
 from components.gate.core import GatePolicy, decide
+from components.package.core import package
 from components.register.core import champion_accuracy, register
 from components.train.core import TrainConfig, train
+from components.verify.core import VerifyConfig, verify
 from freshet.config import load_settings
 from freshet.runners import RunRequest, submit
 
@@ -37,6 +40,9 @@ def direct(data: str, work: Path) -> float:
     result = evaluate(work / "dataset", work / "model")
     champion, version = champion_accuracy(str(work / "registry"), "classifier")
     if decide(result.accuracy, GatePolicy(), champion, version).passed:
+        package(work / "model", work / "dataset", work / "bundle")
+        report = verify(work / "bundle", VerifyConfig(), run_id="bench")
+        assert report.passed, report
         register(
             str(work / "registry"),
             "classifier",
