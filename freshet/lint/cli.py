@@ -22,7 +22,7 @@ def lint_command(
     """Check compiled pipelines against the policy rules; exit 1 on any violation."""
     from freshet.compile import compile_all
     from freshet.config import load_settings
-    from freshet.lint import lint_files
+    from freshet.lint.engine import lint_files
 
     paths = list(files or compile_all(load_settings()))
     findings = lint_files(paths, strict=strict)

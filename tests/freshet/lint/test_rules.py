@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from freshet.cli import app
 from freshet.compile import compile_pipeline
 from freshet.config import load_settings
-from freshet.lint import Finding, lint_spec, load_rules
+from freshet.lint.engine import Finding, lint_spec, load_rules
 
 DIGEST = "@sha256:" + "0" * 64
 RULES = load_rules()
