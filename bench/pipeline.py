@@ -27,7 +27,8 @@ from components.fetch.core import FetchConfig, fetch
 from components.gate.core import GatePolicy, decide
 from components.package.core import package
 from components.register.core import champion_accuracy, register
-from components.train.core import TrainConfig, train
+from components.train.config import TrainConfig
+from components.train.core import train
 from components.verify.core import VerifyConfig, verify
 from freshet.config import load_settings
 from freshet.runners import RunRequest, submit

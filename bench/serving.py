@@ -64,7 +64,8 @@ def build(work: Path) -> tuple[Path, Path]:
     """Fetches the digits sample, trains the default architecture briefly, packages it."""
     from components.fetch.core import FetchConfig, fetch
     from components.package.core import package
-    from components.train.core import TrainConfig, train
+    from components.train.config import TrainConfig
+    from components.train.core import train
 
     fetch(FetchConfig(uri="sample://digits"), work / "dataset")
     train(work / "dataset", work / "model", TrainConfig(epochs=5))

@@ -41,7 +41,8 @@ from torch.nn import functional  # noqa: E402
 
 from components.fetch.core import DatasetSchema, FetchConfig, fetch  # noqa: E402
 from components.train import checkpoint  # noqa: E402
-from components.train.core import TrainConfig, train  # noqa: E402
+from components.train.config import TrainConfig  # noqa: E402
+from components.train.core import train  # noqa: E402
 
 FEATURES, CLASSES, SEED = 20, 2, 0
 

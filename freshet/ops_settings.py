@@ -3,7 +3,7 @@
 They hang under the main settings as `ops`, e.g. in `freshet.toml`:
 
     [ops]
-    webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+    webhook_url = "https://hooks.slack.com/services/<workspace>/<channel>/<token>"
     report_base_url = "https://storage.googleapis.com/my-reports"
 
     [ops.freshness_hours]

@@ -9,7 +9,6 @@ the bundle layout.
 from __future__ import annotations
 
 import json
-import subprocess
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from components.fetch.core import DatasetSchema
 from components.package.requirements import requirements_txt, start_probe
 from freshet.atomic import replaced_directory
 from freshet.errors import FreshetError
+from freshet.git import head_commit
 from freshet.registry import model_digest
 from freshet.serving.signature import (
     BUILD_FILE,
@@ -99,19 +99,7 @@ class PackageConfig:
 
 def git_commit(start: Path | None = None) -> str | None:
     """The commit of the source tree this code runs from, or None outside a git checkout."""
-    where = start or Path(__file__).resolve().parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
+    return head_commit(start or Path(__file__).resolve().parent)
 
 
 def export_onnx(predictor: Predictor, path: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import subprocess
+
+from freshet.git import head_commit
 
 _UNSAFE = re.compile(r"[^a-z0-9_-]+")
 
@@ -14,20 +15,9 @@ def label_value(text: str) -> str:
 
 
 def git_commit(cwd: str | None = None) -> str | None:
-    """The short commit of HEAD in `cwd`, or None outside a git checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None
+    """The short commit of HEAD in `cwd` (12 digits, a valid label), or None outside git."""
+    commit = head_commit(cwd)
+    return commit[:12] if commit else None
 
 
 def run_labels(

@@ -35,7 +35,7 @@ def preflight(values: dict[str, Any]) -> str:
     """
     from components.fetch.core import FetchConfig, inspect
     from components.gate.core import GatePolicy
-    from components.train.core import TrainConfig
+    from components.train.config import TrainConfig
 
     fields = TrainConfig.__dataclass_fields__
     TrainConfig(**{k: v for k, v in values.items() if k in fields}).check()

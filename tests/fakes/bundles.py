@@ -33,7 +33,8 @@ def train_small(root: Path) -> tuple[Path, Path]:
     import torch
 
     from components.fetch.core import FetchConfig, fetch
-    from components.train.core import TrainConfig, train
+    from components.train.config import TrainConfig
+    from components.train.core import train
 
     dataset, model = root / "dataset", root / "model"
     fetch(FetchConfig(uri="sample://digits"), dataset)

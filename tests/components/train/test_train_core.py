@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import torch
 
 from components.fetch.core import DatasetSchema, FetchConfig, fetch
 from components.train import checkpoint, data
-from components.train.core import TrainConfig, checkpoint_location, fingerprint, train
+from components.train.config import TrainConfig
+from components.train.core import checkpoint_location, fingerprint, train
 from components.train.model import Predictor
 from freshet.errors import BadInput, DataError
 
@@ -40,14 +40,6 @@ def grouped(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         frame.to_parquet(out / f"{split}.parquet", index=False, row_group_size=250)
     (out / "schema.json").write_text((dataset / "schema.json").read_text())
     return out
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ import torch
 
 from components.fetch.core import FetchConfig, fetch
 from components.train import checkpoint
-from components.train.core import TrainConfig, train
+from components.train.config import TrainConfig
+from components.train.core import train
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = """
@@ -26,7 +26,8 @@ import json, sys
 import torch
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
-from components.train.core import TrainConfig, train
+from components.train.config import TrainConfig
+from components.train.core import train
 train(args["dataset"], args["model"], TrainConfig(**args["config"]), args["root"])
 """
 CONFIG: dict[str, Any] = {
@@ -48,15 +49,6 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train_split = pd.read_parquet(out / "train.parquet")
     train_split.to_parquet(out / "train.parquet", index=False, row_group_size=600)
     return out
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: the machine is shared, and both processes must agree."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def weights(model_dir: Path) -> dict[str, torch.Tensor]:
