@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Image for the CPU steps (data-version, fetch, evaluate, gate, package, verify, register).
+# Image for the CPU steps (data-version, fetch, evaluate, gate, package, verify, register) and
+# for the launcher of the Spot train task's CustomJob (google-cloud-pipeline-components).
 # Build context: the repository root (`docker build -f containers/components.Dockerfile .`).
 # The package is installed with kfp, so lightweight components (install_kfp_package=False)
 # start without installing anything: the compiled YAML runs `python3 -m kfp.dsl.executor_main`.
@@ -16,7 +17,8 @@ COPY freshet ./freshet
 COPY components ./components
 COPY pipelines ./pipelines
 RUN /opt/venv/bin/pip install . \
-    && /opt/venv/bin/python -c "import kfp, components.fetch.core, freshet.cli"
+    && /opt/venv/bin/python -c "import kfp, components.fetch.core, freshet.cli, \
+        google_cloud_pipeline_components.container.v1.custom_job.launcher"
 
 FROM ${PYTHON_IMAGE}
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin freshet

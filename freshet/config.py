@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -49,16 +50,48 @@ class Images(BaseSettings):
 
 
 class TrainResources(BaseSettings):
-    """Resources of the training task on Vertex (ignored by the local runner)."""
+    """Resources of the training task on Vertex (ignored by the local runner).
+
+    With `spot` the task becomes a Vertex AI CustomJob on Spot VMs of `machine_type` (only
+    CustomJobs can use Spot capacity); `cpu_limit` and `memory_limit` then do not apply, the
+    machine type sets them.
+    """
 
     model_config = SettingsConfigDict(extra="forbid")
 
     cpu_limit: str = "8"
     memory_limit: str = "32G"
-    accelerator_type: str = ""
+    accelerator_type: str = Field(default="", description="e.g. NVIDIA_L4, NVIDIA_TESLA_T4.")
     accelerator_count: int = Field(default=0, ge=0)
     retries: int = Field(default=2, ge=0, description="Retries of the train task (preemption).")
     retry_backoff_s: int = Field(default=15, ge=0, description="First retry backoff, doubling.")
+    spot: bool = Field(default=False, description="Train as a CustomJob on Spot VMs (Vertex).")
+    machine_type: str = Field(
+        default="",
+        description="Compute Engine machine of the Spot CustomJob, e.g. g2-standard-8.",
+    )
+    boot_disk_size_gb: int = Field(default=100, ge=100, le=65536, description="Spot VM disk.")
+    max_run_s: int = Field(
+        default=7 * 24 * 3600, gt=0, description="Limit of one CustomJob attempt (spot)."
+    )
+
+    @field_validator("machine_type", mode="after")
+    @classmethod
+    def _check_machine_type(cls, value: str) -> str:
+        import re
+
+        if value and not re.match(r"^[a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9]$", value):
+            raise ValueError("must be a Compute Engine machine type such as 'g2-standard-8'")
+        return value
+
+    @model_validator(mode="after")
+    def _spot_needs_a_machine(self) -> TrainResources:
+        if self.spot and not self.machine_type:
+            raise ValueError(
+                "spot needs machine_type, the machine of the Spot VM "
+                "(e.g. g2-standard-8 for one NVIDIA_L4)"
+            )
+        return self
 
 
 # Fields (e.g. "gcp.project") the command being loaded needs; see `load_settings(require=...)`.

@@ -21,6 +21,7 @@ from components.notify.component import make_notify
 from components.package.component import make_package
 from components.register.component import make_register
 from components.train.component import make_train
+from components.train.spot import on_spot
 from components.verify.component import make_verify
 from freshet.config import Settings
 
@@ -44,14 +45,16 @@ def build(settings: Settings) -> Any:
     cpu_image = settings.images.components
     data_version_op = make_data_version(cpu_image)
     fetch_op = make_fetch(cpu_image)
+    resources = settings.train_resources
     train_op = make_train(settings.images.trainer)
+    if resources.spot:
+        train_op = on_spot(train_op, resources, cpu_image, settings.gcp)
     evaluate_op = make_evaluate(cpu_image)
     gate_op = make_gate(cpu_image)
     package_op = make_package(cpu_image)
     verify_op = make_verify(cpu_image)
     register_op = make_register(cpu_image)
     notify_op = make_notify(cpu_image)
-    resources = settings.train_resources
 
     def limits(task: Any) -> Any:
         return task.set_cpu_limit(settings.step_cpu_limit).set_memory_limit(
@@ -119,8 +122,12 @@ def build(settings: Settings) -> Any:
                 backoff_duration=f"{resources.retry_backoff_s}s",
                 backoff_factor=2.0,
             )
-        trained.set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
-        if resources.accelerator_type and resources.accelerator_count:
+        if resources.spot:
+            # The machine type sizes the CustomJob's worker; this task is its small launcher.
+            limits(trained)
+        else:
+            trained.set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
+        if not resources.spot and resources.accelerator_type and resources.accelerator_count:
             trained.set_accelerator_type(resources.accelerator_type).set_accelerator_limit(
                 resources.accelerator_count
             )

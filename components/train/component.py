@@ -63,6 +63,26 @@ def train(
     )
 
 
+# The last line of the shell script kfp runs a Python component with.
+_KFP_EXECUTOR_LINE = "\n_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main"
+
+
 def make_train(base_image: str) -> Any:
-    """The train component for an image."""
-    return dsl.component(base_image=base_image, install_kfp_package=False)(train)
+    """The train component for an image, whose Python process receives the container's SIGTERM.
+
+    kfp starts a Python component as `sh -ec '...; python3 -m kfp.dsl.executor_main ...'`, so
+    in a container the shell is PID 1 and Python its child. A container runtime stopping the
+    container (a Spot VM's preemption notice) signals PID 1 only, and a shell that is PID 1
+    ignores SIGTERM: the step would never save its checkpoint. `exec` makes Python PID 1.
+
+    Raises:
+        RuntimeError: kfp's command no longer has the line this rewrites (a kfp upgrade).
+    """
+    component = dsl.component(base_image=base_image, install_kfp_package=False)(train)
+    container = component.component_spec.implementation.container
+    shell, flag, script, *rest = container.command
+    if _KFP_EXECUTOR_LINE not in script:
+        raise RuntimeError(f"kfp's component command changed, cannot exec Python: {script!r}")
+    script = script.replace(_KFP_EXECUTOR_LINE, "\nexec env " + _KFP_EXECUTOR_LINE[1:])
+    container.command = [shell, flag, script, *rest]
+    return component

@@ -28,23 +28,33 @@ def resource_limits(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Vi
         ]
         if missing:
             yield task.name, f"no {' and no '.join(missing)} limit"
+        for worker in task.workers:
+            if not worker.machine_type:
+                yield task.name, "starts a CustomJob worker with no machine type"
 
 
 def accelerator_allowlist(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
     """Only the allowed tasks request an accelerator."""
     allowed = set(params.get("tasks", []))
     for task in tasks_of(spec):
+        if task.name in allowed:
+            continue
         accelerator = task.resources.get("accelerator")
-        if accelerator and task.name not in allowed:
-            kind = accelerator.get("resourceType") or accelerator.get("type") or "accelerator"
+        kinds = [w.accelerator for w in task.workers if w.accelerator]
+        if accelerator:
+            kinds.append(
+                accelerator.get("resourceType") or accelerator.get("type") or "accelerator"
+            )
+        for kind in kinds:
             yield task.name, f"requests {kind} but only {sorted(allowed)} may use accelerators"
 
 
 def image_digest(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
     """Every image is pinned by digest."""
     for task in tasks_of(spec):
-        if not re.search(r"@sha256:[0-9a-f]{64}$", task.image):
-            yield task.name, f"image '{task.image}' is not pinned by digest"
+        for image in [task.image, *(w.image for w in task.workers)]:
+            if not re.search(r"@sha256:[0-9a-f]{64}$", image):
+                yield task.name, f"image '{image}' is not pinned by digest"
 
 
 def data_version_input(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:

@@ -7,6 +7,15 @@ from typing import Any
 
 
 @dataclass
+class Worker:
+    """A machine a task's CustomJob starts (a GCPC custom-training-job task)."""
+
+    image: str
+    machine_type: str
+    accelerator: str
+
+
+@dataclass
 class Task:
     """One container task, with what the policy rules look at."""
 
@@ -17,6 +26,26 @@ class Task:
     caching: bool
     conditions: list[str] = field(default_factory=list)
     condition_producers: set[str] = field(default_factory=set)
+    workers: list[Worker] = field(default_factory=list)
+
+
+def _workers(component: dict[str, Any]) -> list[Worker]:
+    """The worker pools a CustomJob launcher task creates (compiled in as a default)."""
+    pools = (
+        component.get("inputDefinitions", {})
+        .get("parameters", {})
+        .get("worker_pool_specs", {})
+        .get("defaultValue", [])
+    )
+    return [
+        Worker(
+            image=pool.get("container_spec", {}).get("image_uri", ""),
+            machine_type=pool.get("machine_spec", {}).get("machine_type", ""),
+            accelerator=pool.get("machine_spec", {}).get("accelerator_type", ""),
+        )
+        for pool in pools
+        if isinstance(pool, dict)
+    ]
 
 
 def tasks_of(spec: dict[str, Any]) -> list[Task]:
@@ -52,6 +81,7 @@ def tasks_of(spec: dict[str, Any]) -> list[Task]:
                     caching=bool(task.get("cachingOptions", {}).get("enableCache", False)),
                     conditions=conditions + ([condition] if condition else []),
                     condition_producers=set(producers),
+                    workers=_workers(component),
                 )
             )
 

@@ -48,6 +48,23 @@ def preflight(values: dict[str, Any]) -> str:
     return schema.data_version
 
 
+def refuse_custom_jobs(spec: dict[str, Any], template: Path) -> None:
+    """Raises BadInput when a template has tasks that start Vertex AI CustomJobs.
+
+    Raises:
+        BadInput: Naming the tasks and the template.
+    """
+    from freshet.lint.spec import tasks_of
+
+    remote = sorted(task.name for task in tasks_of(spec) if task.workers)
+    if remote:
+        raise BadInput(
+            f"Template '{template}' runs {', '.join(remote)} as a Vertex AI CustomJob "
+            "(train_resources.spot), which kfp.local cannot start: run it on Vertex, or "
+            "compile it without train_resources.spot for local runs."
+        )
+
+
 class LocalRunner:
     """Runs compiled pipelines on this machine."""
 
@@ -60,14 +77,30 @@ class LocalRunner:
         """Where a run's summary and log live."""
         return self.root / "runs" / run_id
 
+    def _compile(self, pipeline: str) -> Path:
+        """Compiles a pipeline for kfp.local: as configured, except never on Spot.
+
+        A Spot train step is a Vertex AI CustomJob, which only Vertex can start; the local run
+        trains in its own process instead, from a template in `<build_dir>/local/` so that
+        the Vertex template beside it is left as compiled.
+        """
+        resources = self.settings.train_resources
+        if not resources.spot:
+            return compile_pipeline(pipeline, self.settings)
+        local = self.settings.model_copy(
+            update={"train_resources": resources.model_copy(update={"spot": False})}
+        )
+        return compile_pipeline(pipeline, local, Path(self.settings.build_dir) / "local")
+
     def submit(self, request: RunRequest) -> RunResult:
         """Runs the pipeline to completion (see `Runner.submit`).
 
         Raises:
             BadInput: Unknown pipeline or parameter, bad value, unusable data.
         """
-        template = request.template or compile_pipeline(request.pipeline, self.settings)
+        template = request.template or self._compile(request.pipeline)
         spec = params_module.load_template(template)
+        refuse_custom_jobs(spec, template)
         given = dict(request.parameters)
         if request.data_uri is not None:
             given["data_uri"] = request.data_uri

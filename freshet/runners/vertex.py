@@ -113,6 +113,10 @@ class VertexRunner:
         if "run_id" in known and "run_id" not in parameters:
             parameters["run_id"] = run_id
         gcp = self.settings.gcp
+        if "checkpoint_root" in known and not parameters.get("checkpoint_root"):
+            # One place every attempt of the train task reaches (a retried or preempted attempt
+            # resumes from it); the checkpoint's own key separates different computations.
+            parameters["checkpoint_root"] = f"{str(gcp.pipeline_root).rstrip('/')}/checkpoints"
         labels = run_labels(
             gcp.labels, name, request.data_version, gcp.git_commit or git_commit(), request.reason
         )

@@ -1,6 +1,7 @@
 """A local fake of the Vertex AI API: a real gRPC server over TLS.
 
-It serves `google.cloud.aiplatform.v1.PipelineService` and `ScheduleService` with generic
+It serves `google.cloud.aiplatform.v1.PipelineService`, `ScheduleService` and the CustomJob
+methods of `JobService` (tests/fakes/vertex_jobs.py) with generic
 handlers, (de)serialising with the proto-plus classes google-cloud-aiplatform ships, so the
 unmodified SDK talks to it exactly as it talks to `REGION-aiplatform.googleapis.com`.
 
@@ -28,6 +29,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, empty_pb2
 
 from tests.fakes.tls import SelfSigned
+from tests.fakes.vertex_jobs import FakeCustomJobs
 
 PIPELINE_SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 SCHEDULE_SERVICE = "google.cloud.aiplatform.v1.ScheduleService"
@@ -72,6 +74,7 @@ class FakeVertex:
         self.calls: list[Call] = []
         self._server: grpc.Server | None = None
         self.port = 0
+        self.custom_jobs = FakeCustomJobs()
 
     @property
     def endpoint(self) -> str:
@@ -103,6 +106,7 @@ class FakeVertex:
             self._scripts.clear()
             self._failures.clear()
             self.calls.clear()
+        self.custom_jobs.reset()
 
     def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
         """The states a job with `job_id` goes through: the first at creation, then the next
@@ -136,25 +140,28 @@ class FakeVertex:
 
     # Plumbing -----------------------------------------------------------------------------
 
+    def _unary(
+        self, method: str, fn: Callable[[Any, grpc.ServicerContext], Any], req: Any, resp: Any
+    ) -> grpc.RpcMethodHandler:
+        """A handler that records the call, plays injected failures and wants credentials."""
+
+        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            metadata = {k: str(v) for k, v in context.invocation_metadata()}
+            with self._lock:
+                self.calls.append(Call(method, request, metadata))
+                failure = self._failures[method].popleft() if self._failures[method] else None
+            if failure is not None:
+                context.abort(*failure)
+            if "authorization" not in metadata:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "no credentials sent")
+            return fn(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            handle, request_deserializer=req.deserialize, response_serializer=resp
+        )
+
     def _handlers(self) -> list[grpc.GenericRpcHandler]:
-        def unary(
-            method: str, fn: Callable[[Any, grpc.ServicerContext], Any], req: Any, resp: Any
-        ) -> grpc.RpcMethodHandler:
-            def handle(request: Any, context: grpc.ServicerContext) -> Any:
-                metadata = {k: str(v) for k, v in context.invocation_metadata()}
-                with self._lock:
-                    self.calls.append(Call(method, request, metadata))
-                    failure = self._failures[method].popleft() if self._failures[method] else None
-                if failure is not None:
-                    context.abort(*failure)
-                if "authorization" not in metadata:
-                    context.abort(grpc.StatusCode.UNAUTHENTICATED, "no credentials sent")
-                return fn(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                handle, request_deserializer=req.deserialize, response_serializer=resp
-            )
-
+        unary = self._unary
         pipeline = {
             "CreatePipelineJob": unary(
                 "CreatePipelineJob",
@@ -216,6 +223,7 @@ class FakeVertex:
         return [
             grpc.method_handlers_generic_handler(PIPELINE_SERVICE, pipeline),
             grpc.method_handlers_generic_handler(SCHEDULE_SERVICE, schedule),
+            self.custom_jobs.handler(unary),
         ]
 
     # PipelineService ----------------------------------------------------------------------

@@ -7,6 +7,12 @@ from collections.abc import Iterator
 import pytest
 import torch
 
+from tests.fakes.vertex_fixtures import (  # noqa: F401  (fixtures of test_spot.py)
+    pipeline_bucket,
+    vertex,
+    vertex_services,
+)
+
 
 @pytest.fixture(autouse=True)
 def one_thread() -> Iterator[None]:

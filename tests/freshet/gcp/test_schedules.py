@@ -56,7 +56,11 @@ def test_create_sends_cron_zone_limits_and_the_pipeline_job(vertex: VertexServic
     assert schedule.start_time == start
     job = schedule.create_pipeline_job_request.pipeline_job
     assert dict(job.pipeline_spec) == yaml.safe_load(vertex.template.read_text())
-    assert dict(job.runtime_config.parameter_values) == {"epochs": 5}  # no fixed run id
+    # No fixed run id; one checkpoint root for every attempt of the train task.
+    assert dict(job.runtime_config.parameter_values) == {
+        "epochs": 5,
+        "checkpoint_root": "gs://freshet-fake-root/runs/checkpoints",
+    }
     assert job.service_account == SERVICE_ACCOUNT
     assert job.labels["freshet-reason"] == "schedule"
     assert row.state == "ACTIVE" and row.display_name == "nightly"  # type: ignore[attr-defined]

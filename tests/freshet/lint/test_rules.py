@@ -103,3 +103,67 @@ def test_cli_exit_codes(compiled: Path, tmp_path: Path, spec: dict[str, Any]) ->
     missing = runner.invoke(app, ["lint", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 2
     assert "Pipeline template not found" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def compiled_spot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = load_settings(
+        images={"components": "r.example/c" + DIGEST, "trainer": "r.example/t" + DIGEST},
+        train_resources={
+            "spot": True,
+            "machine_type": "g2-standard-8",
+            "accelerator_type": "NVIDIA_L4",
+            "accelerator_count": 1,
+        },
+    )
+    return compile_pipeline("training", settings, tmp_path_factory.mktemp("lint-spot"))
+
+
+@pytest.fixture
+def spot_spec(compiled_spot: Path) -> dict[str, Any]:
+    return copy.deepcopy(yaml.safe_load(compiled_spot.read_text()))
+
+
+def spot_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """The worker pool the Spot train task's CustomJob starts."""
+    parameters = spec["components"]["comp-train"]["inputDefinitions"]["parameters"]
+    pool: dict[str, Any] = parameters["worker_pool_specs"]["defaultValue"][0]
+    return pool
+
+
+def test_shipped_spot_pipeline_passes_strict(spot_spec: dict[str, Any]) -> None:
+    assert lint_spec(spot_spec, RULES, strict=True) == []
+
+
+def test_a_custom_job_worker_image_must_be_pinned(spot_spec: dict[str, Any]) -> None:
+    spot_worker(spot_spec)["container_spec"]["image_uri"] = "trainer:latest"
+    assert rules_hit(spot_spec, strict=False) == set()
+    findings = lint_spec(spot_spec, RULES, strict=True)
+    assert [(f.rule, f.task, f.message) for f in findings] == [
+        ("image-pinned-by-digest", "train", "image 'trainer:latest' is not pinned by digest")
+    ]
+
+
+def test_a_custom_job_worker_needs_a_machine_type(spot_spec: dict[str, Any]) -> None:
+    del spot_worker(spot_spec)["machine_spec"]["machine_type"]
+    findings = lint_spec(spot_spec, RULES, strict=True)
+    assert [(f.rule, f.task, f.message) for f in findings] == [
+        ("resource-limits", "train", "starts a CustomJob worker with no machine type")
+    ]
+
+
+def test_a_custom_job_worker_accelerator_counts_as_the_task_s(spot_spec: dict[str, Any]) -> None:
+    rules = [
+        rule.model_copy(update={"params": {"tasks": ["evaluate"]}})
+        if rule.id == "accelerator-only-on-training"
+        else rule
+        for rule in RULES
+    ]
+    findings = lint_spec(spot_spec, rules, strict=True)
+    assert [(f.rule, f.task, f.message) for f in findings] == [
+        (
+            "accelerator-only-on-training",
+            "train",
+            "requests NVIDIA_L4 but only ['evaluate'] may use accelerators",
+        )
+    ]

@@ -48,7 +48,9 @@ def test_submit_sends_the_compiled_yaml_with_configured_fields(vertex: VertexSer
     assert values["learning_rate"] == 0.01
     assert values["data_uri"] == "gs://data/digits/"
     assert values["run_id"] == "training-0123456789abcdef"
-    assert set(values) == {"epochs", "learning_rate", "data_uri", "run_id"}
+    # Every attempt of the train task (retries after preemption) resumes from one place.
+    assert values["checkpoint_root"] == "gs://freshet-fake-root/runs/checkpoints"
+    assert set(values) == {"epochs", "learning_rate", "data_uri", "run_id", "checkpoint_root"}
     assert job.runtime_config.gcs_output_directory == "gs://freshet-fake-root/runs"
     assert job.service_account == SERVICE_ACCOUNT
     assert job.network == NETWORK
@@ -63,6 +65,21 @@ def test_submit_sends_the_compiled_yaml_with_configured_fields(vertex: VertexSer
     assert result.summary["console_url"] == (
         f"https://console.cloud.google.com/vertex-ai/locations/{REGION}"
         f"/pipelines/runs/training-0123456789abcdef?project={PROJECT}"
+    )
+
+
+def test_a_given_checkpoint_root_is_kept(vertex: VertexServices) -> None:
+    request = RunRequest(
+        template=vertex.template,
+        parameters={"checkpoint_root": "gs://elsewhere/ckpt"},
+        data_uri="gs://data/digits/",
+        run_id="training-00000000000000cc",
+    )
+    submit(request, _settings())
+
+    [sent] = vertex.vertex.requests("CreatePipelineJob")
+    assert sent.pipeline_job.runtime_config.parameter_values["checkpoint_root"] == (
+        "gs://elsewhere/ckpt"
     )
 
 
