@@ -1,6 +1,7 @@
-"""A file-based model registry: numbered versions and movable aliases (`champion`).
+"""The model registry: numbered versions and movable aliases (`champion`).
 
-Layout under the registry root::
+`open_registry` picks the store by location: this module's file registry for a local path,
+`freshet.registry_gcs` for a `gs://` URI (Vertex runs). The file registry's layout::
 
     <model>/versions/<N>/          model files and version.json
     <model>/aliases/<alias>.json   {"version": N}
@@ -23,7 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
@@ -54,6 +56,73 @@ def model_digest(model_dir: str | Path) -> str:
     return f"sha256-{digest.hexdigest()[:16]}"
 
 
+def check_model_name(model: str) -> str:
+    """Returns the name, or raises RegistryError naming it when it is not a valid name."""
+    if not _NAME.match(model):
+        raise RegistryError(
+            f"Model name '{model}' is not valid: use lowercase letters, digits, '-', '_' or '.'."
+        )
+    return model
+
+
+class Registry(Protocol):
+    """What the gate, register and the runners need of a registry."""
+
+    def versions(self, model: str) -> list[ModelVersion]:
+        """All versions of a model, oldest first."""
+        ...
+
+    def get(self, model: str, version: int) -> ModelVersion:
+        """One version by number."""
+        ...
+
+    def alias(self, model: str, alias: str) -> ModelVersion | None:
+        """The version an alias points to, or None when the alias is not set."""
+        ...
+
+    def champion(self, model: str) -> ModelVersion | None:
+        """The current champion, or None before the first registration."""
+        ...
+
+    def register(
+        self,
+        model: str,
+        model_dir: str | Path,
+        *,
+        data_version: str = "",
+        run_id: str = "",
+        metrics: dict[str, float] | None = None,
+        aliases: tuple[str, ...] = ("champion",),
+    ) -> ModelVersion:
+        """Adds a model as a new version (or finds the identical one) and moves aliases."""
+        ...
+
+
+def open_registry(uri: str, client: Any = None) -> Registry:
+    """The registry at a location: a local directory or a `gs://bucket/prefix` URI.
+
+    Args:
+        uri: The registry location.
+        client: A `google.cloud.storage.Client` for gs:// (a default client when None).
+
+    Raises:
+        RegistryError: The location is empty or has another scheme.
+    """
+    if not str(uri).strip():
+        raise RegistryError("The model registry location is empty.")
+    scheme = urlparse(str(uri)).scheme
+    if scheme == "gs":
+        from freshet.registry_gcs import GcsRegistry
+
+        return GcsRegistry(str(uri), client)
+    if scheme not in ("", "file") and len(scheme) > 1:
+        raise RegistryError(
+            f"Unknown model registry scheme '{scheme}' in '{uri}'; "
+            "use a local directory or gs://bucket/prefix."
+        )
+    return LocalRegistry(urlparse(str(uri)).path if scheme == "file" else uri)
+
+
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as handle:
@@ -70,12 +139,7 @@ class LocalRegistry:
         self.root = Path(root)
 
     def _model_dir(self, model: str) -> Path:
-        if not _NAME.match(model):
-            raise RegistryError(
-                f"Model name '{model}' is not valid: "
-                "use lowercase letters, digits, '-', '_' or '.'."
-            )
-        return self.root / model
+        return self.root / check_model_name(model)
 
     @contextmanager
     def _locked(self, model: str) -> Iterator[Path]:

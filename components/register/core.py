@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.evaluate.core import Evaluation
-from freshet.registry import LocalRegistry, ModelVersion
+from freshet.registry import ModelVersion, open_registry
 
 
 def register(
@@ -19,7 +19,7 @@ def register(
     """Registers a model version and moves the `champion` alias to it.
 
     Args:
-        registry_uri: Root of the local registry.
+        registry_uri: The registry: a local directory or a gs:// URI.
         model_name: Registered model name.
         model_dir: A directory written by the train step.
         evaluation: The model's test metrics, stored with the version.
@@ -29,7 +29,7 @@ def register(
     Returns:
         The champion version.
     """
-    return LocalRegistry(registry_uri).register(
+    return open_registry(registry_uri).register(
         model_name,
         model_dir,
         data_version=data_version,
@@ -40,7 +40,7 @@ def register(
 
 def champion_accuracy(registry_uri: str, model_name: str) -> tuple[float | None, int | None]:
     """The champion's accuracy and version number, or (None, None) when there is none."""
-    champion = LocalRegistry(registry_uri).champion(model_name)
+    champion = open_registry(registry_uri).champion(model_name)
     if champion is None:
         return None, None
     return champion.metrics.get("accuracy"), champion.version

@@ -212,7 +212,7 @@ class LocalRunner:
         data_version: str | None,
         log_path: Path,
     ) -> RunSummary:
-        from freshet.registry import LocalRegistry
+        from freshet.registry import open_registry
 
         metrics = {}
         gate: dict[str, Any] = {}
@@ -233,7 +233,7 @@ class LocalRunner:
         registry_uri = values.get("registry_uri")
         if registry_uri and values.get("model_name"):
             try:
-                version = LocalRegistry(registry_uri).champion(values["model_name"])
+                version = open_registry(registry_uri).champion(values["model_name"])
             except RegistryError as exc:
                 version, error = None, error or str(exc)
             if version is not None:

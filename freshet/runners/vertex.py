@@ -113,10 +113,13 @@ class VertexRunner:
         if "run_id" in known and "run_id" not in parameters:
             parameters["run_id"] = run_id
         gcp = self.settings.gcp
-        if "checkpoint_root" in known and not parameters.get("checkpoint_root"):
-            # One place every attempt of the train task reaches (a retried or preempted attempt
-            # resumes from it); the checkpoint's own key separates different computations.
-            parameters["checkpoint_root"] = f"{str(gcp.pipeline_root).rstrip('/')}/checkpoints"
+        # Places in Cloud Storage that every run and every attempt reach (steps on Vertex
+        # share no disk): the champion the gate compares against, and the checkpoint a
+        # retried or preempted train attempt resumes from.
+        root = str(gcp.pipeline_root).rstrip("/")
+        for parameter, folder in (("registry_uri", "registry"), ("checkpoint_root", "checkpoints")):
+            if parameter in known and not parameters.get(parameter):
+                parameters[parameter] = f"{root}/{folder}"
         labels = run_labels(
             gcp.labels, name, request.data_version, gcp.git_commit or git_commit(), request.reason
         )

@@ -1,4 +1,4 @@
-"""A real Cloud Storage JSON API on loopback: the gcp-storage-emulator package."""
+"""A real Cloud Storage JSON API on loopback: gcp-storage-emulator (see gcs_server.py)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,10 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 def storage_emulator() -> Iterator[str]:
     """Starts the emulator in memory; yields its endpoint `http://127.0.0.1:PORT`."""
     port = free_port()
-    exe = Path(sys.executable).with_name("gcp-storage-emulator")
+    server = Path(__file__).with_name("gcs_server.py")  # the emulator, with preconditions
     proc = subprocess.Popen(
-        [str(exe), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory", "-q"],
+        [sys.executable, str(server), "start", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--in-memory", "-q"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ},

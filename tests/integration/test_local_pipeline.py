@@ -122,3 +122,38 @@ def test_failing_step_exits_1_with_the_reason(cold: dict[str, Any], workdir: Pat
     assert steps_by_name(summary)["gate"]["status"] == "failed"
     assert "is corrupt" in summary["error"]
     assert "Traceback" not in result.stderr
+
+
+def test_registry_in_cloud_storage(gcs_client: Any, gcs_endpoint: str, tmp_path: Path) -> None:
+    # What a Vertex run does (its steps share no disk): the gate reads the champion from, and
+    # register writes it to, the registry in Cloud Storage.
+    gcs_client.create_bucket("freshet-registry")
+    env = {"STORAGE_EMULATOR_HOST": gcs_endpoint, "GOOGLE_CLOUD_PROJECT": "freshet-test"}
+    registry = ["-p", "registry_uri=gs://freshet-registry/registry", "-p", "min_accuracy=0.5"]
+    root = str(tmp_path / "root")
+
+    first = freshet("run", "--root", root, *registry, cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    promoted = summary_of(tmp_path / "root", first.stdout)
+    assert promoted["decision"] == "passed"
+    assert promoted["champion"]["version"] == 1 and promoted["champion"]["promoted_by_this_run"]
+    alias = gcs_client.bucket("freshet-registry").blob("registry/classifier/aliases/champion.json")
+    assert json.loads(alias.download_as_bytes()) == {"version": 1}
+
+    worse = freshet(
+        "run",
+        "--root",
+        root,
+        *registry,
+        "-p",
+        "epochs=1",
+        "-p",
+        "hidden_units=4",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert worse.returncode == 0, worse.stderr
+    rejected = summary_of(tmp_path / "root", worse.stdout)
+    assert rejected["decision"] == "rejected"
+    assert "from champion v1 accuracy" in rejected["gate"]["reasons"][-1]
+    assert rejected["champion"]["version"] == 1

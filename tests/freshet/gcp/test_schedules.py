@@ -56,9 +56,10 @@ def test_create_sends_cron_zone_limits_and_the_pipeline_job(vertex: VertexServic
     assert schedule.start_time == start
     job = schedule.create_pipeline_job_request.pipeline_job
     assert dict(job.pipeline_spec) == yaml.safe_load(vertex.template.read_text())
-    # No fixed run id; one checkpoint root for every attempt of the train task.
+    # No fixed run id; the registry and the checkpoints in Cloud Storage.
     assert dict(job.runtime_config.parameter_values) == {
         "epochs": 5,
+        "registry_uri": "gs://freshet-fake-root/runs/registry",
         "checkpoint_root": "gs://freshet-fake-root/runs/checkpoints",
     }
     assert job.service_account == SERVICE_ACCOUNT

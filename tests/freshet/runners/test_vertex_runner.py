@@ -48,9 +48,17 @@ def test_submit_sends_the_compiled_yaml_with_configured_fields(vertex: VertexSer
     assert values["learning_rate"] == 0.01
     assert values["data_uri"] == "gs://data/digits/"
     assert values["run_id"] == "training-0123456789abcdef"
-    # Every attempt of the train task (retries after preemption) resumes from one place.
+    # Steps on Vertex share no disk: the registry and the checkpoints live in Cloud Storage.
+    assert values["registry_uri"] == "gs://freshet-fake-root/runs/registry"
     assert values["checkpoint_root"] == "gs://freshet-fake-root/runs/checkpoints"
-    assert set(values) == {"epochs", "learning_rate", "data_uri", "run_id", "checkpoint_root"}
+    assert set(values) == {
+        "epochs",
+        "learning_rate",
+        "data_uri",
+        "run_id",
+        "registry_uri",
+        "checkpoint_root",
+    }
     assert job.runtime_config.gcs_output_directory == "gs://freshet-fake-root/runs"
     assert job.service_account == SERVICE_ACCOUNT
     assert job.network == NETWORK
@@ -68,19 +76,19 @@ def test_submit_sends_the_compiled_yaml_with_configured_fields(vertex: VertexSer
     )
 
 
-def test_a_given_checkpoint_root_is_kept(vertex: VertexServices) -> None:
+def test_a_given_registry_and_checkpoint_root_are_kept(vertex: VertexServices) -> None:
+    given = {"checkpoint_root": "gs://elsewhere/ckpt", "registry_uri": "gs://models/registry"}
     request = RunRequest(
         template=vertex.template,
-        parameters={"checkpoint_root": "gs://elsewhere/ckpt"},
+        parameters=given,
         data_uri="gs://data/digits/",
         run_id="training-00000000000000cc",
     )
     submit(request, _settings())
 
     [sent] = vertex.vertex.requests("CreatePipelineJob")
-    assert sent.pipeline_job.runtime_config.parameter_values["checkpoint_root"] == (
-        "gs://elsewhere/ckpt"
-    )
+    values = sent.pipeline_job.runtime_config.parameter_values
+    assert {name: values[name] for name in given} == given
 
 
 def test_cache_keeps_compiled_task_options_unless_switched_off(vertex: VertexServices) -> None:
