@@ -1,7 +1,7 @@
 """Operations commands: `freshet runs list|show`, `freshet report`, `freshet sla check`.
 
-Runs are read from the local history (`<root>/history.sqlite`). Runs on Vertex AI are a
-second source behind `_run_rows` (see docs/decisions.md, "Operations").
+Runs are read from the local history (`<root>/history.sqlite`), or with `runs list --vertex`
+from the Vertex AI API (`freshet.gcp.runs`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,22 @@ def _root(root: Path | None) -> Path:
     return Path(load_settings(root=root).root).resolve()
 
 
-def _run_rows(root: Path, pipeline: str | None, status: str | None, limit: int) -> list[Any]:
-    """The rows `runs list` shows: the local history (the seam for a Vertex source)."""
+def _run_rows(
+    root: Path | None, pipeline: str | None, status: str | None, limit: int, vertex: bool
+) -> list[Any]:
+    """The rows `runs list` shows: the local history, or the runs on Vertex AI."""
     from freshet.history import list_runs
 
-    return list_runs(root, pipeline=pipeline, status=status, limit=limit)
+    if not vertex:
+        return list_runs(_root(root), pipeline=pipeline, status=status, limit=limit)
+    from freshet.config import load_settings
+    from freshet.gcp.runs import vertex_runs
+    from freshet.gcp.session import RUN_FIELDS, open_session
+    from freshet.history import check_listing
+
+    check_listing(status, limit)
+    session = open_session(load_settings(require=RUN_FIELDS))
+    return vertex_runs(session, pipeline, status, limit)
 
 
 def runs_list(
@@ -44,11 +55,14 @@ def runs_list(
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 20,
     root: RootOption = None,
     as_json: JsonOption = False,
+    vertex: Annotated[
+        bool, typer.Option("--vertex", help="Runs on Vertex AI (the [gcp] settings), not local.")
+    ] = False,
 ) -> None:
     """List runs, newest first."""
     from dataclasses import asdict
 
-    rows = _run_rows(_root(root), pipeline, status, limit)
+    rows = _run_rows(root, pipeline, status, limit, vertex)
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], default=str, indent=2))
         return

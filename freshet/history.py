@@ -207,6 +207,18 @@ def _row(row: sqlite3.Row) -> RunRow:
     )
 
 
+def check_listing(status: str | None, limit: int) -> None:
+    """Checks the options of a run listing.
+
+    Raises:
+        BadInput: `status` is not one of "succeeded", "failed"; `limit` is below 1.
+    """
+    if status is not None and status not in STATUSES:
+        raise BadInput(f"Unknown run status '{status}'; use one of: {', '.join(STATUSES)}.")
+    if limit < 1:
+        raise BadInput(f"The limit must be at least 1: {limit}.")
+
+
 def list_runs(
     root: str | Path,
     *,
@@ -219,10 +231,7 @@ def list_runs(
     Raises:
         BadInput: `status` is not one of "succeeded", "failed"; `limit` is below 1.
     """
-    if status is not None and status not in STATUSES:
-        raise BadInput(f"Unknown run status '{status}'; use one of: {', '.join(STATUSES)}.")
-    if limit < 1:
-        raise BadInput(f"The limit must be at least 1: {limit}.")
+    check_listing(status, limit)
     import_summaries(root)
     clauses, args = [], []
     if pipeline is not None:

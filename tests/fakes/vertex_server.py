@@ -15,6 +15,7 @@ is a finished long-running operation carrying its (empty) response. Tests can in
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -260,9 +261,29 @@ class FakeVertex:
     def _list_jobs(
         self, request: v1.ListPipelineJobsRequest, context: grpc.ServicerContext
     ) -> v1.ListPipelineJobsResponse:
+        """The filter subset freshet sends (AND of `labels.K="V"`, `labels.K:*`, `state="S"`),
+        `create_time` ordering and pages, as documented for ListPipelineJobs."""
+        try:
+            keep = _job_filter(request.filter)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         with self._lock:
-            jobs = [e.job for n, e in self._jobs.items() if n.startswith(request.parent + "/")]
-            return v1.ListPipelineJobsResponse(pipeline_jobs=jobs)
+            jobs = [
+                v1.PipelineJob(e.job)
+                for n, e in self._jobs.items()
+                if n.startswith(request.parent + "/") and keep(e.job)
+            ]
+        if request.order_by not in ("", "create_time", "create_time desc"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported order {request.order_by}")
+        if request.order_by:
+            jobs.sort(key=lambda j: j.create_time, reverse=request.order_by.endswith("desc"))
+        start = int(request.page_token or 0)
+        size = request.page_size or len(jobs)
+        more = start + size < len(jobs)
+        return v1.ListPipelineJobsResponse(
+            pipeline_jobs=jobs[start : start + size],
+            next_page_token=str(start + size) if more else "",
+        )
 
     def _cancel_job(
         self, request: v1.CancelPipelineJobRequest, context: grpc.ServicerContext
@@ -352,6 +373,24 @@ class FakeVertex:
         )
 
 
+def _job_filter(text: str) -> Callable[[v1.PipelineJob], bool]:
+    """A predicate for a ListPipelineJobs filter; ValueError for what the fake does not know."""
+    tests: list[Callable[[v1.PipelineJob], bool]] = []
+    for clause in filter(None, (c.strip() for c in text.split(" AND "))):
+        if match := re.fullmatch(r'labels\.([a-z0-9_-]+)="([^"]*)"', clause):
+            key, value = match.groups()
+            tests.append(lambda job, k=key, v=value: dict(job.labels).get(k) == v)
+        elif match := re.fullmatch(r"labels\.([a-z0-9_-]+):\*", clause):
+            present = match.group(1)
+            tests.append(lambda job, k=present: k in dict(job.labels))
+        elif match := re.fullmatch(r'state="(PIPELINE_STATE_[A-Z_]+)"', clause):
+            wanted = match.group(1)
+            tests.append(lambda job, state=wanted: job.state.name == state)
+        else:
+            raise ValueError(f"unsupported filter clause: {clause}")
+    return lambda job: all(test(job) for test in tests)
+
+
 def _update_tasks(job: v1.PipelineJob) -> None:
     """Gives a job task details that follow its state, as Vertex reports them."""
     tasks = list(job.pipeline_spec.get("root", {}).get("dag", {}).get("tasks", {}))
@@ -367,7 +406,7 @@ def _update_tasks(job: v1.PipelineJob) -> None:
         return
     job.job_detail = v1.PipelineJobDetail(
         task_details=[
-            v1.PipelineTaskDetail(task_name=name, state=state)
-            for name, state in zip(tasks, states, strict=False)
+            v1.PipelineTaskDetail(task_id=i + 1, task_name=name, state=state)
+            for i, (name, state) in enumerate(zip(tasks, states, strict=False))
         ]
     )
