@@ -180,6 +180,13 @@ class LocalRunner:
             detail = next((line for line in reversed(last) if ":" in line), "")
             error = f"Step '{failed[0]}' failed" + (f": {detail}" if detail else ".")
         status = "failed" if error or not outputs else "succeeded"
+        if status == "failed":
+            from freshet.runners.partial_outputs import partial_outputs, run_folder
+
+            log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+            folder = run_folder(log_text, self.root / "artifacts")
+            if folder is not None:
+                outputs = {**partial_outputs(spec, folder), **outputs}
         return self._summarize(
             spec,
             template,

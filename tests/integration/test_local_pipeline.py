@@ -157,3 +157,24 @@ def test_registry_in_cloud_storage(gcs_client: Any, gcs_endpoint: str, tmp_path:
     assert rejected["decision"] == "rejected"
     assert "from champion v1 accuracy" in rejected["gate"]["reasons"][-1]
     assert rejected["champion"]["version"] == 1
+
+
+def test_a_run_that_fails_after_the_gate_keeps_its_metrics_and_decision(
+    cold: dict[str, Any], workdir: Path
+) -> None:
+    # kfp.local returns no outputs for a failed run; the summary reads what the finished
+    # steps wrote, so the failure alert and report still say how good the model was.
+    root = workdir / "verify-fails"
+    result = freshet(
+        "run", "--root", str(root), "-p", "epochs=2", "-p", "min_accuracy=0.5",
+        "-p", "serve_command=false", cwd=workdir,
+    )  # fmt: skip
+    assert result.returncode == 1
+    summary = summary_of(root, result.stdout)
+    assert summary["status"] == "failed"
+    assert steps_by_name(summary)["verify"]["status"] == "failed"
+    assert summary["decision"] == "passed"
+    assert summary["metrics"]["accuracy"] >= 0.5
+    assert summary["gate"]["decision"] == "passed"
+    assert Path(summary["artifacts"]["model"]).joinpath("model.pt").exists()
+    assert summary["champion"] is None  # register never ran
