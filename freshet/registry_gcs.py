@@ -38,8 +38,13 @@ class GcsRegistry:
         if parsed.scheme != "gs" or not parsed.netloc:
             raise RegistryError(f"The model registry location '{uri}' names no bucket.")
         if client is None:
-            # Imported by name: the package ships no type information for mypy.
-            client = importlib.import_module("google.cloud.storage").Client()
+            from google.auth.exceptions import GoogleAuthError
+
+            try:
+                # Imported by name: the package ships no type information for mypy.
+                client = importlib.import_module("google.cloud.storage").Client()
+            except GoogleAuthError as exc:
+                raise RegistryError(f"Cannot reach the model registry at '{uri}': {exc}") from None
         self.uri = uri.rstrip("/")
         self.bucket = client.bucket(parsed.netloc)
         self.prefix = parsed.path.strip("/")

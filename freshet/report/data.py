@@ -66,16 +66,16 @@ def champion_comparison(summary: dict[str, Any]) -> Comparison | None:
     Returns:
         None when there was no champion or the registry cannot be read.
     """
-    from freshet.registry import LocalRegistry, ModelVersion
+    from freshet.registry import ModelVersion, open_registry
 
     params = summary.get("parameters") or {}
     registry_uri, model = params.get("registry_uri"), params.get("model_name")
-    if not registry_uri or not model or str(registry_uri).startswith("gs://"):
+    if not registry_uri or not model:
         return None
     gate = summary.get("gate") or {}
     previous: ModelVersion | None
     try:
-        registry = LocalRegistry(registry_uri)
+        registry = open_registry(registry_uri)
         if gate.get("champion_version") is not None:
             previous = registry.get(model, int(gate["champion_version"]))
             note = f"the champion the gate judged this run against (v{previous.version})"

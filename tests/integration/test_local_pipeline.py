@@ -157,6 +157,8 @@ def test_registry_in_cloud_storage(gcs_client: Any, gcs_endpoint: str, tmp_path:
     assert rejected["decision"] == "rejected"
     assert "from champion v1 accuracy" in rejected["gate"]["reasons"][-1]
     assert rejected["champion"]["version"] == 1
+    report = Path(rejected["artifacts"]["report"]).read_text()
+    assert "Compared with the champion the gate judged this run against (v1)" in report
 
 
 def test_a_run_that_fails_after_the_gate_keeps_its_metrics_and_decision(
