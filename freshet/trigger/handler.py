@@ -21,7 +21,7 @@ from typing import Literal
 
 from freshet.config import Settings
 from freshet.errors import BadInput
-from freshet.history import record_data_update
+from freshet.history import DataUpdateRecorder
 from freshet.run_id import derive_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.trigger.events import Event, PoisonMessage, parse_message
@@ -120,6 +120,7 @@ class TriggerHandler:
         self._submit = submit or _default_submit(settings)
         self._templates = templates or CompiledTemplates(settings)
         self._locks = _KeyedLocks()
+        self._data_updates = DataUpdateRecorder(settings.root)
 
     def handle(self, message: InboundMessage) -> Outcome:
         """Decides what to do with one Pub/Sub message (never raises)."""
@@ -144,7 +145,7 @@ class TriggerHandler:
         run_id = derive_run_id(decision.pipeline, version, decision.data_version)
         try:
             # The freshness SLA counts from the first sighting of each data version.
-            record_data_update(self.settings.root, decision.pipeline, decision.data_version)
+            self._data_updates.record(decision.pipeline, decision.data_version)
         except Exception as exc:  # history is best effort: never lose the message for it
             log.warning("Could not record data update %s: %s", decision.data_version, exc)
         request = RunRequest(

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from freshet.errors import BadInput
 from freshet.history import (
+    DataUpdateRecorder,
     db_path,
     get_run,
     latest_data_update,
@@ -134,3 +137,19 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (root / "runs" / "nope").exists()
+
+
+def test_the_trigger_s_recorder_keeps_the_first_sighting_across_threads(tmp_path: Path) -> None:
+    recorder = DataUpdateRecorder(tmp_path)
+    first = datetime(2030, 1, 1, 3, 0, tzinfo=UTC)
+    assert recorder.record("training", "gen-1", first) is True
+    outcomes: list[bool] = []
+    thread = threading.Thread(
+        target=lambda: outcomes.append(recorder.record("training", "gen-1", datetime.now(UTC)))
+    )
+    thread.start()
+    thread.join()
+    assert outcomes == [False]  # a redelivery, on another thread's connection
+    assert record_data_update(tmp_path, "training", "gen-1") is False
+    seen = latest_data_update(tmp_path, "training")
+    assert seen is not None and (seen.data_version, seen.seen_at) == ("gen-1", first)
