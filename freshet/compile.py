@@ -51,6 +51,22 @@ def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None)
     return target
 
 
+def compile_for_local(name: str, settings: Settings) -> Path:
+    """Compiles a pipeline for kfp.local: as configured, except never on Spot.
+
+    A Spot train step is a Vertex AI CustomJob, which only Vertex can start; a local run trains
+    in its own process instead, from a template in `<build_dir>/local/`, so that the Vertex
+    template beside it is left as compiled.
+    """
+    resources = settings.train_resources
+    if not resources.spot:
+        return compile_pipeline(name, settings)
+    local = settings.model_copy(
+        update={"train_resources": resources.model_copy(update={"spot": False})}
+    )
+    return compile_pipeline(name, local, Path(settings.build_dir) / "local")
+
+
 def compile_all(settings: Settings, out_dir: Path | None = None) -> list[Path]:
     """Compiles every pipeline; returns the written paths."""
     return [compile_pipeline(name, settings, out_dir) for name in pipeline_names()]

@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from freshet import params as params_module
-from freshet.compile import compile_pipeline, template_version
+from freshet.compile import compile_for_local, template_version
 from freshet.config import Settings
 from freshet.errors import BadInput, RegistryError
 from freshet.run_id import check_run_id, new_run_id
@@ -77,28 +77,13 @@ class LocalRunner:
         """Where a run's summary and log live."""
         return self.root / "runs" / run_id
 
-    def _compile(self, pipeline: str) -> Path:
-        """Compiles a pipeline for kfp.local: as configured, except never on Spot.
-
-        A Spot train step is a Vertex AI CustomJob, which only Vertex can start; the local run
-        trains in its own process instead, from a template in `<build_dir>/local/` so that
-        the Vertex template beside it is left as compiled.
-        """
-        resources = self.settings.train_resources
-        if not resources.spot:
-            return compile_pipeline(pipeline, self.settings)
-        local = self.settings.model_copy(
-            update={"train_resources": resources.model_copy(update={"spot": False})}
-        )
-        return compile_pipeline(pipeline, local, Path(self.settings.build_dir) / "local")
-
     def submit(self, request: RunRequest) -> RunResult:
         """Runs the pipeline to completion (see `Runner.submit`).
 
         Raises:
             BadInput: Unknown pipeline or parameter, bad value, unusable data.
         """
-        template = request.template or self._compile(request.pipeline)
+        template = request.template or compile_for_local(request.pipeline, self.settings)
         spec = params_module.load_template(template)
         refuse_custom_jobs(spec, template)
         given = dict(request.parameters)

@@ -3,10 +3,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
+from freshet.config import load_settings
 from freshet.errors import BadInput, PipelineFailed
 from freshet.run_id import derive_run_id
 from freshet.runners.base import RunRequest, RunResult
-from freshet.trigger.handler import InboundMessage, TemplateFn, TriggerHandler
+from freshet.trigger.handler import CompiledTemplates, InboundMessage, TemplateFn, TriggerHandler
 from freshet.trigger.ledger import Ledger
 from tests.freshet.trigger.conftest import make_settings
 from tests.freshet.trigger.messages import data_update, gcs_notification, schedule
@@ -113,3 +116,16 @@ def test_schedule_redelivery_is_one_run_but_next_tick_is_another(
     statuses = [handler.handle(InboundMessage(mid, tick)).status for mid in ("t1", "t1", "t2")]
     assert statuses == ["submitted", "already_exists", "submitted"]
     assert [r["data_version"] for r in ledger.runs()] == ["schedule:t1", "schedule:t2"]
+
+
+@pytest.mark.parametrize(("runner", "custom_job"), [("local", False), ("vertex", True)])
+def test_spot_templates_are_compiled_for_the_runner_that_runs_them(
+    tmp_path: Path, runner: str, custom_job: bool
+) -> None:
+    settings = load_settings(
+        runner=runner,
+        build_dir=tmp_path / "build",
+        train_resources={"spot": True, "machine_type": "g2-standard-8"},
+    )
+    path, _ = CompiledTemplates(settings)("training")
+    assert ("custom_job.launcher" in path.read_text()) is custom_job
