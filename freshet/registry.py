@@ -20,11 +20,12 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
@@ -65,24 +66,28 @@ def check_model_name(model: str) -> str:
     return model
 
 
-class Registry(Protocol):
-    """What the gate, register and the runners need of a registry."""
+# Makes the record of a new version from its number and where its files are.
+Describe = Callable[[int, str], ModelVersion]
 
+
+class Registry(ABC):
+    """Numbered versions of a model and movable aliases; subclasses say how they are stored."""
+
+    @abstractmethod
     def versions(self, model: str) -> list[ModelVersion]:
         """All versions of a model, oldest first."""
-        ...
 
+    @abstractmethod
     def get(self, model: str, version: int) -> ModelVersion:
         """One version by number."""
-        ...
 
+    @abstractmethod
     def alias(self, model: str, alias: str) -> ModelVersion | None:
         """The version an alias points to, or None when the alias is not set."""
-        ...
 
     def champion(self, model: str) -> ModelVersion | None:
         """The current champion, or None before the first registration."""
-        ...
+        return self.alias(model, "champion")
 
     def register(
         self,
@@ -94,8 +99,57 @@ class Registry(Protocol):
         metrics: dict[str, float] | None = None,
         aliases: tuple[str, ...] = ("champion",),
     ) -> ModelVersion:
-        """Adds a model as a new version (or finds the identical one) and moves aliases."""
-        ...
+        """Adds a model as a new version (or finds the identical one) and moves aliases to it.
+
+        Registering the same model files twice gives one version: the second call only
+        moves the aliases.
+
+        Args:
+            model: Registered model name.
+            model_dir: A directory written by the train step.
+            data_version: The data the model was trained on.
+            run_id: The run that produced it.
+            metrics: Its evaluation metrics.
+            aliases: Aliases to point at the version.
+
+        Returns:
+            The registered version.
+        """
+        digest = model_digest(model_dir)
+
+        def record(number: int, path: str) -> ModelVersion:
+            return ModelVersion(
+                model=model,
+                version=number,
+                path=path,
+                model_digest=digest,
+                data_version=data_version,
+                run_id=run_id,
+                metrics=metrics or {},
+                created_at=datetime.now(UTC).isoformat(),
+            )
+
+        with self._writing(check_model_name(model)):
+            version = self.find(model, digest) or self._add(model, Path(model_dir), digest, record)
+            for alias in aliases:
+                self._point(model, alias, version.version)
+        return version
+
+    def find(self, model: str, digest: str) -> ModelVersion | None:
+        """The version with these model files, if any."""
+        return next((v for v in self.versions(model) if v.model_digest == digest), None)
+
+    @abstractmethod
+    def _writing(self, model: str) -> AbstractContextManager[None]:
+        """Held while a registration changes the model's versions and aliases."""
+
+    @abstractmethod
+    def _add(self, model: str, model_dir: Path, digest: str, record: Describe) -> ModelVersion:
+        """Stores a new version of the files in `model_dir` (record(number, path) describes it)."""
+
+    @abstractmethod
+    def _point(self, model: str, alias: str, version: int) -> None:
+        """Moves an alias to a version."""
 
 
 def open_registry(uri: str, client: Any = None) -> Registry:
@@ -130,7 +184,7 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-class LocalRegistry:
+class LocalRegistry(Registry):
     """The registry under one root directory."""
 
     def __init__(self, root: str | Path) -> None:
@@ -140,18 +194,6 @@ class LocalRegistry:
 
     def _model_dir(self, model: str) -> Path:
         return self.root / check_model_name(model)
-
-    @contextmanager
-    def _locked(self, model: str) -> Iterator[Path]:
-        base = self._model_dir(model)
-        (base / "versions").mkdir(parents=True, exist_ok=True)
-        (base / "aliases").mkdir(exist_ok=True)
-        with open(base / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield base
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def versions(self, model: str) -> list[ModelVersion]:
         """All versions of a model, oldest first."""
@@ -183,63 +225,34 @@ class LocalRegistry:
             raise RegistryError(f"The alias file '{path}' is corrupt.") from None
         return self.get(model, version)
 
-    def champion(self, model: str) -> ModelVersion | None:
-        """The current champion, or None before the first registration."""
-        return self.alias(model, "champion")
+    @contextmanager
+    def _writing(self, model: str) -> Iterator[None]:
+        base = self._model_dir(model)
+        (base / "versions").mkdir(parents=True, exist_ok=True)
+        (base / "aliases").mkdir(exist_ok=True)
+        with open(base / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def register(
-        self,
-        model: str,
-        model_dir: str | Path,
-        *,
-        data_version: str = "",
-        run_id: str = "",
-        metrics: dict[str, float] | None = None,
-        aliases: tuple[str, ...] = ("champion",),
-    ) -> ModelVersion:
-        """Adds a model as a new version (or finds the identical one) and moves aliases to it.
+    def _add(self, model: str, model_dir: Path, digest: str, record: Describe) -> ModelVersion:
+        versions = self._model_dir(model) / "versions"
+        number = max((v.version for v in self.versions(model)), default=0) + 1
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=versions))
+        try:
+            for name in MODEL_FILES:
+                if (model_dir / name).exists():
+                    shutil.copy2(model_dir / name, staging / name)
+            version = record(number, str(versions / str(number)))
+            (staging / "version.json").write_text(version.model_dump_json(indent=2))
+            os.replace(staging, versions / str(number))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return version
 
-        Registering the same model files twice gives one version: the second call only
-        moves the aliases.
-
-        Args:
-            model: Registered model name.
-            model_dir: A directory written by the train step.
-            data_version: The data the model was trained on.
-            run_id: The run that produced it.
-            metrics: Its evaluation metrics.
-            aliases: Aliases to point at the version.
-
-        Returns:
-            The registered version.
-        """
-        digest = model_digest(model_dir)
-        with self._locked(model) as base:
-            existing = next((v for v in self.versions(model) if v.model_digest == digest), None)
-            if existing is None:
-                number = max((v.version for v in self.versions(model)), default=0) + 1
-                staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base / "versions"))
-                try:
-                    for name in MODEL_FILES:
-                        if (Path(model_dir) / name).exists():
-                            shutil.copy2(Path(model_dir) / name, staging / name)
-                    existing = ModelVersion(
-                        model=model,
-                        version=number,
-                        path=str(base / "versions" / str(number)),
-                        model_digest=digest,
-                        data_version=data_version,
-                        run_id=run_id,
-                        metrics=metrics or {},
-                        created_at=datetime.now(UTC).isoformat(),
-                    )
-                    (staging / "version.json").write_text(existing.model_dump_json(indent=2))
-                    os.replace(staging, base / "versions" / str(number))
-                except BaseException:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    raise
-            for alias in aliases:
-                _write_json_atomic(
-                    base / "aliases" / f"{alias}.json", {"version": existing.version}
-                )
-            return existing
+    def _point(self, model: str, alias: str, version: int) -> None:
+        path = self._model_dir(model) / "aliases" / f"{alias}.json"
+        _write_json_atomic(path, {"version": version})

@@ -18,19 +18,20 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from freshet.errors import RegistryError
-from freshet.registry import MODEL_FILES, ModelVersion, check_model_name, model_digest
+from freshet.registry import MODEL_FILES, Describe, ModelVersion, Registry, check_model_name
 
 _RECORD = re.compile(r"/versions/(\d+)/version\.json$")
 _CLAIM_ATTEMPTS = 20
 
 
-class GcsRegistry:
+class GcsRegistry(Registry):
     """The registry under one `gs://bucket/prefix`."""
 
     def __init__(self, uri: str, client: Any = None) -> None:
@@ -97,86 +98,47 @@ class GcsRegistry:
             raise RegistryError(f"The alias 'gs://{self.bucket.name}/{name}' is corrupt.") from None
         return self.get(model, version)
 
-    def champion(self, model: str) -> ModelVersion | None:
-        """The current champion, or None before the first registration."""
-        return self.alias(model, "champion")
+    @contextmanager
+    def _writing(self, model: str) -> Iterator[None]:
+        # No lock: the create-only version record is what keeps two writers apart.
+        from google.api_core.exceptions import GoogleAPIError
 
-    def register(
-        self,
-        model: str,
-        model_dir: str | Path,
-        *,
-        data_version: str = "",
-        run_id: str = "",
-        metrics: dict[str, float] | None = None,
-        aliases: tuple[str, ...] = ("champion",),
-    ) -> ModelVersion:
-        """Adds a model as a new version (or finds the identical one) and moves aliases to it.
-
-        Args:
-            model: Registered model name.
-            model_dir: A directory written by the train step.
-            data_version: The data the model was trained on.
-            run_id: The run that produced it.
-            metrics: Its evaluation metrics.
-            aliases: Aliases to point at the version.
-
-        Returns:
-            The registered version.
-
-        Raises:
-            RegistryError: Cloud Storage refused a read or write, or other writers kept
-                taking the next number.
-        """
-        from google.api_core.exceptions import GoogleAPIError, PreconditionFailed
-
-        digest = model_digest(model_dir)
-        files = self._name(model, "models", digest)
         try:
-            version = self._find(model, digest)
-            if version is None:
-                for name in MODEL_FILES:
-                    if (Path(model_dir) / name).exists():
-                        self.bucket.blob(f"{files}/{name}").upload_from_filename(
-                            str(Path(model_dir) / name), checksum="crc32c"
-                        )
-            for _ in range(_CLAIM_ATTEMPTS):
-                if version is not None:
-                    break
-                number = max((v.version for v in self.versions(model)), default=0) + 1
-                record = ModelVersion(
-                    model=model,
-                    version=number,
-                    path=f"gs://{self.bucket.name}/{files}",
-                    model_digest=digest,
-                    data_version=data_version,
-                    run_id=run_id,
-                    metrics=metrics or {},
-                    created_at=datetime.now(UTC).isoformat(),
-                )
-                try:
-                    self.bucket.blob(
-                        self._name(model, "versions", str(number), "version.json")
-                    ).upload_from_string(
-                        record.model_dump_json(indent=2),
-                        content_type="application/json",
-                        if_generation_match=0,
-                    )
-                    version = record
-                except PreconditionFailed:
-                    version = self._find(model, digest)  # the other writer may have been us
-            if version is None:
-                raise RegistryError(
-                    f"Could not register '{model}' in '{self.uri}': other registrations kept "
-                    f"taking the next version number ({_CLAIM_ATTEMPTS} attempts)."
-                )
-            for alias in aliases:
-                self.bucket.blob(self._name(model, "aliases", f"{alias}.json")).upload_from_string(
-                    json.dumps({"version": version.version}), content_type="application/json"
-                )
+            yield
         except GoogleAPIError as exc:
             raise RegistryError(f"Cannot write the model registry at '{self.uri}': {exc}") from None
-        return version
 
-    def _find(self, model: str, digest: str) -> ModelVersion | None:
-        return next((v for v in self.versions(model) if v.model_digest == digest), None)
+    def _add(self, model: str, model_dir: Path, digest: str, record: Describe) -> ModelVersion:
+        from google.api_core.exceptions import PreconditionFailed
+
+        files = self._name(model, "models", digest)
+        for name in MODEL_FILES:
+            if (model_dir / name).exists():
+                self.bucket.blob(f"{files}/{name}").upload_from_filename(
+                    str(model_dir / name), checksum="crc32c"
+                )
+        for _ in range(_CLAIM_ATTEMPTS):
+            number = max((v.version for v in self.versions(model)), default=0) + 1
+            version = record(number, f"gs://{self.bucket.name}/{files}")
+            try:
+                self.bucket.blob(
+                    self._name(model, "versions", str(number), "version.json")
+                ).upload_from_string(
+                    version.model_dump_json(indent=2),
+                    content_type="application/json",
+                    if_generation_match=0,
+                )
+                return version
+            except PreconditionFailed:
+                found = self.find(model, digest)  # the other writer may have had these files
+                if found is not None:
+                    return found
+        raise RegistryError(
+            f"Could not register '{model}' in '{self.uri}': other registrations kept "
+            f"taking the next version number ({_CLAIM_ATTEMPTS} attempts)."
+        )
+
+    def _point(self, model: str, alias: str, version: int) -> None:
+        self.bucket.blob(self._name(model, "aliases", f"{alias}.json")).upload_from_string(
+            json.dumps({"version": version}), content_type="application/json"
+        )
