@@ -194,3 +194,22 @@ def test_a_reclaimed_spot_worker_saves_and_the_retry_resumes(
 
     a, b = weights(second), weights(uninterrupted)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_submit_with_spot_sends_the_custom_job_to_vertex(vertex: VertexServices) -> None:
+    from freshet.runners import RunRequest, submit
+
+    settings = load_settings(
+        runner="vertex",
+        images={"components": COMPONENTS, "trainer": TRAINER},
+        train_resources=SPOT,
+    )
+    result = submit(RunRequest(run_id="training-spot-1", data_uri="gs://d/x/"), settings)
+
+    assert result.status == "submitted"
+    [sent] = vertex.vertex.requests("CreatePipelineJob")
+    spec = dict(sent.pipeline_job.pipeline_spec)
+    train = spec["components"][find_task(spec, "train")["componentRef"]["name"]]
+    assert train["inputDefinitions"]["parameters"]["strategy"]["defaultValue"] == "SPOT"
+    values = sent.pipeline_job.runtime_config.parameter_values
+    assert values["checkpoint_root"] == "gs://freshet-fake-root/runs/checkpoints"
