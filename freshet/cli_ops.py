@@ -103,11 +103,26 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
     root: RootOption = None,
     as_json: JsonOption = False,
+    vertex: Annotated[
+        bool, typer.Option("--vertex", help="A run on Vertex AI (its exact id), not local.")
+    ] = False,
 ) -> None:
     """Show one run: steps, metrics, gate, verification and where its files are."""
     from freshet.cli_output import print_summary
     from freshet.history import get_run
 
+    if vertex:
+        from freshet.config import load_settings
+        from freshet.gcp.runs import vertex_run
+        from freshet.gcp.session import RUN_FIELDS, open_session
+
+        run = vertex_run(open_session(load_settings(require=RUN_FIELDS)), run_id)
+        if as_json:
+            typer.echo(json.dumps(run, indent=2, default=str))
+            return
+        print_summary(run, None)
+        typer.echo(f"console: {run['console_url']}")
+        return
     base = _root(root)
     summary = get_run(base, run_id)
     if as_json:

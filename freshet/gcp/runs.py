@@ -2,7 +2,8 @@
 
 A freshet run is a PipelineJob with a `freshet-pipeline` label (`freshet.gcp.labels`), so the
 listing asks Vertex for those (filtered and ordered by the server) and reads pipeline, data
-version and trigger reason from the labels, the failed step from the task details.
+version and trigger reason from the labels, the failed step from the task details. `vertex_run`
+reads one job into the shape of a local `summary.json`, so `runs show` prints both alike.
 """
 
 from __future__ import annotations
@@ -29,16 +30,21 @@ def job_filter(pipeline: str | None, status: str | None) -> str:
     return " AND ".join(clauses)
 
 
+def leaf_tasks(job: Any) -> list[Any]:
+    """The job's task details that are steps: not the root, not a DAG containing others."""
+    details = list(job.job_detail.task_details)
+    parents = {t.parent_task_id for t in details if t.parent_task_id}
+    return [t for t in details if t.task_name and t.task_id not in parents]
+
+
 def row_of(job: Any) -> RunRow:
     """One `google.cloud.aiplatform_v1.PipelineJob` as a run row."""
     labels = dict(job.labels)
     state = job.state.name
     started = _time(job.start_time) or _time(job.create_time) or datetime.now(UTC)
     finished = _time(job.end_time) or started
-    failed = [t for t in job.job_detail.task_details if t.state.name == "FAILED"]
     # A DAG task (the root, a nested pipeline) fails with its child: name the leaf.
-    parents = {t.parent_task_id for t in failed}
-    leaf = next((t.task_name for t in failed if t.task_id not in parents and t.task_name), None)
+    leaf = next((t.task_name for t in leaf_tasks(job) if t.state.name == "FAILED"), None)
     return RunRow(
         run_id=job.name.rsplit("/", 1)[-1],
         pipeline=labels.get("freshet-pipeline", ""),
@@ -83,6 +89,53 @@ def vertex_runs(
         if len(rows) == limit:
             break
     return rows
+
+
+def vertex_run(session: VertexSession, run_id: str) -> dict[str, Any]:
+    """One run on Vertex, in the shape of a local run's summary.
+
+    Raises:
+        BadInput: Vertex has no pipeline job with this id in the project and region.
+    """
+    from google.api_core.exceptions import NotFound
+    from google.cloud import aiplatform_v1
+
+    from freshet.errors import BadInput
+
+    client = aiplatform_v1.PipelineServiceClient(
+        credentials=session.credentials, client_options={"api_endpoint": _endpoint(session)}
+    )
+    try:
+        job = client.get_pipeline_job(name=session.job_name(run_id))
+    except NotFound:
+        raise BadInput(f"No run '{run_id}' on Vertex AI in {session.parent}.") from None
+    row = row_of(job)
+    steps = []
+    for task in leaf_tasks(job):
+        began, ended = _time(task.start_time), _time(task.end_time)
+        steps.append(
+            {
+                "name": task.task_name,
+                "status": task.state.name.lower(),
+                "seconds": (ended - began).total_seconds() if began and ended else 0.0,
+                "cached": task.execution.state.name == "CACHED",
+            }
+        )
+    return {
+        "run_id": row.run_id,
+        "pipeline": row.pipeline,
+        "status": row.status,
+        "reason": row.reason,
+        "data_version": row.data_version,
+        "started_at": row.started_at.isoformat(),
+        "seconds": row.seconds,
+        "steps": steps,
+        "parameters": dict(job.runtime_config.parameter_values),
+        "labels": dict(job.labels),
+        "error": row.error,
+        "failed_step": row.failed_step,
+        "console_url": session.console_url(row.run_id),
+    }
 
 
 def _endpoint(session: VertexSession) -> str:

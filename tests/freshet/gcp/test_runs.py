@@ -105,3 +105,37 @@ def test_job_filter() -> None:
     assert job_filter("training", "failed") == (
         'labels.freshet-pipeline="training" AND state="PIPELINE_STATE_FAILED"'
     )
+
+
+def test_runs_show_vertex_prints_one_run_like_a_local_summary(vertex: VertexServices) -> None:
+    vertex.vertex.script("training-s1", [State.PIPELINE_STATE_RUNNING, State.PIPELINE_STATE_FAILED])
+    assert (
+        cli.invoke(app, ["submit", "--run-id", "training-s1", "-p", "epochs=3", "--wait"]).exit_code
+        == 1
+    )
+
+    shown = cli.invoke(app, ["runs", "show", "--vertex", "training-s1", "--json"])
+
+    assert shown.exit_code == 0, shown.output
+    run = json.loads(shown.stdout)
+    assert (run["run_id"], run["pipeline"], run["status"]) == ("training-s1", "training", "failed")
+    assert run["parameters"]["epochs"] == 3
+    failing = run["failed_step"]
+    assert (
+        failing
+        and {"name": failing, "status": "failed"}.items()
+        <= next(s for s in run["steps"] if s["name"] == failing).items()
+    )
+    assert run["console_url"].endswith("/pipelines/runs/training-s1?project=fake-project")
+    table = cli.invoke(app, ["runs", "show", "--vertex", "training-s1"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    assert "status: failed" in table.stdout and "console: https://" in table.stdout
+
+
+def test_runs_show_vertex_unknown_run_is_one_sentence(vertex: VertexServices) -> None:
+    result = cli.invoke(app, ["runs", "show", "--vertex", "training-nope"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: No run 'training-nope' on Vertex AI in "
+        "projects/fake-project/locations/europe-west4.\n"
+    )
