@@ -99,6 +99,20 @@ def vertex_names(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Viola
             yield "(pipeline)", f"parameter name '{param}' is not a valid identifier"
 
 
+def spot_retries(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
+    """Tasks on Spot VMs are retried, so that a reclaimed attempt resumes instead of failing."""
+    least = int(params.get("min_retries", 1))
+    for task in tasks_of(spec):
+        if task.scheduling == "SPOT" and task.retries < least:
+            yield (
+                task.name,
+                (
+                    f"runs on Spot VMs with {task.retries} retries: a reclaimed worker fails "
+                    f"the run instead of resuming (at least {least} needed)"
+                ),
+            )
+
+
 CHECKS: dict[str, Check] = {
     "resource_limits": resource_limits,
     "accelerator_allowlist": accelerator_allowlist,
@@ -106,4 +120,5 @@ CHECKS: dict[str, Check] = {
     "data_version_input": data_version_input,
     "gated_by": gated_by,
     "vertex_names": vertex_names,
+    "spot_retries": spot_retries,
 }

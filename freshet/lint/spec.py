@@ -27,6 +27,8 @@ class Task:
     conditions: list[str] = field(default_factory=list)
     condition_producers: set[str] = field(default_factory=set)
     workers: list[Worker] = field(default_factory=list)
+    retries: int = 0
+    scheduling: str = ""  # a CustomJob's strategy: STANDARD, SPOT, FLEX_START
 
 
 def _workers(component: dict[str, Any]) -> list[Worker]:
@@ -46,6 +48,16 @@ def _workers(component: dict[str, Any]) -> list[Worker]:
         for pool in pools
         if isinstance(pool, dict)
     ]
+
+
+def _strategy(component: dict[str, Any], task: dict[str, Any]) -> str:
+    """A CustomJob task's scheduling strategy: the task's constant, else the compiled default."""
+    given = task.get("inputs", {}).get("parameters", {}).get("strategy", {})
+    constant = given.get("runtimeValue", {}).get("constant")
+    if constant is not None:
+        return str(constant)
+    declared = component.get("inputDefinitions", {}).get("parameters", {}).get("strategy", {})
+    return str(declared.get("defaultValue", "")) if _workers(component) else ""
 
 
 def tasks_of(spec: dict[str, Any]) -> list[Task]:
@@ -82,6 +94,8 @@ def tasks_of(spec: dict[str, Any]) -> list[Task]:
                     conditions=conditions + ([condition] if condition else []),
                     condition_producers=set(producers),
                     workers=_workers(component),
+                    retries=int(task.get("retryPolicy", {}).get("maxRetryCount", 0)),
+                    scheduling=_strategy(component, task),
                 )
             )
 

@@ -167,3 +167,20 @@ def test_a_custom_job_worker_accelerator_counts_as_the_task_s(spot_spec: dict[st
             "requests NVIDIA_L4 but only ['evaluate'] may use accelerators",
         )
     ]
+
+
+def test_a_spot_task_must_be_retried(spot_spec: dict[str, Any]) -> None:
+    del dag_tasks(spot_spec)["train"]["retryPolicy"]
+    findings = lint_spec(spot_spec, RULES, strict=True)
+    assert [(f.rule, f.task, f.message) for f in findings] == [
+        (
+            "spot-retried",
+            "train",
+            "runs on Spot VMs with 0 retries: a reclaimed worker fails the run instead of "
+            "resuming (at least 1 needed)",
+        )
+    ]
+    dag_tasks(spot_spec)["train"]["inputs"]["parameters"]["strategy"] = {
+        "runtimeValue": {"constant": "STANDARD"}
+    }
+    assert lint_spec(spot_spec, RULES, strict=True) == []
