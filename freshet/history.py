@@ -1,7 +1,7 @@
 """Run history: every run, its steps and every data update seen, in `<root>/history.sqlite`.
 
-The local runner records each run from its summary; the trigger records each data update it
-sees (`record_data_update`), which is what `freshet sla check` measures freshness against.
+The local runner records each run from its summary; the data updates the trigger sees and
+the alerts delivered share the database (`freshet.data_updates`).
 `runs/<id>/summary.json` stays the source of truth: a summary the database missed (a crash
 between the two writes, a root copied from elsewhere) is imported the next time runs are read.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -79,15 +78,6 @@ class RunRow:
     seconds: float
     failed_step: str | None
     error: str | None
-
-
-@dataclass(frozen=True)
-class DataUpdate:
-    """A data version a pipeline was told about, and when it was first seen."""
-
-    pipeline: str
-    data_version: str
-    seen_at: datetime
 
 
 def db_path(root: str | Path) -> Path:
@@ -203,7 +193,8 @@ def import_summaries(root: str | Path) -> int:
     return count
 
 
-def _row(row: sqlite3.Row) -> RunRow:
+def run_row(row: sqlite3.Row) -> RunRow:
+    """A row of the `runs` table as a `RunRow`."""
     return RunRow(
         run_id=row["run_id"],
         pipeline=row["pipeline"],
@@ -258,7 +249,7 @@ def list_runs(
             f"SELECT * FROM runs {where} ORDER BY started_at DESC, run_id DESC LIMIT ?",
             (*args, limit),
         ).fetchall()
-    return [_row(r) for r in rows]
+    return [run_row(r) for r in rows]
 
 
 def get_run(root: str | Path, run_id: str) -> dict[str, Any]:
@@ -302,108 +293,10 @@ def previous_run(root: str | Path, run_id: str) -> RunRow | None:
             "ORDER BY b.started_at DESC LIMIT 1",
             (run_id,),
         ).fetchone()
-    return _row(row) if row else None
-
-
-def record_data_update(
-    root: str | Path, pipeline: str, data_version: str, seen_at: datetime | None = None
-) -> bool:
-    """Notes that new data for `pipeline` was seen; the first sighting of a version counts.
-
-    Called by the trigger for every data update it routes to a pipeline (redeliveries of
-    the same version keep the first time).
-
-    Args:
-        root: The local root.
-        pipeline: The pipeline the data feeds.
-        data_version: The version the trigger derived (generation, content hash...).
-        seen_at: When it was seen [default: now].
-
-    Returns:
-        True when this version was new.
-    """
-    with connect(root) as db:
-        return _insert_data_update(db, pipeline, data_version, seen_at)
-
-
-def _insert_data_update(
-    db: sqlite3.Connection, pipeline: str, data_version: str, seen_at: datetime | None
-) -> bool:
-    moment = (seen_at or datetime.now(UTC)).astimezone(UTC)
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO data_updates VALUES (?, ?, ?)",
-        (pipeline, data_version, moment.isoformat()),
-    )
-    return cursor.rowcount == 1
-
-
-class DataUpdateRecorder:
-    """`record_data_update` for a long-running process (the trigger): a connection per thread.
-
-    Opening and closing a SQLite connection per message cost the trigger more than the rest
-    of its work on a message (`bench/trigger.py`); a kept connection commits in microseconds.
-    """
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = root
-        self._local = threading.local()
-
-    def record(self, pipeline: str, data_version: str, seen_at: datetime | None = None) -> bool:
-        """See `record_data_update`."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            with connect(self.root):
-                pass  # creates the database and its schema
-            db = sqlite3.connect(db_path(self.root), timeout=10.0, check_same_thread=True)
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        with db:
-            return _insert_data_update(db, pipeline, data_version, seen_at)
-
-
-def latest_data_update(root: str | Path, pipeline: str) -> DataUpdate | None:
-    """The most recently first-seen data version of a pipeline."""
-    with connect(root) as db:
-        row = db.execute(
-            "SELECT * FROM data_updates WHERE pipeline = ? ORDER BY seen_at DESC LIMIT 1",
-            (pipeline,),
-        ).fetchone()
-    if row is None:
-        return None
-    return DataUpdate(row["pipeline"], row["data_version"], parse_time(row["seen_at"]))
-
-
-def first_success_since(root: str | Path, update: DataUpdate) -> RunRow | None:
-    """The first successful run of the pipeline that covers a data update.
-
-    A run covers it when it ran on that data version or started after the update was seen
-    (it read data at least that new).
-    """
-    import_summaries(root)
-    with connect(root) as db:
-        row = db.execute(
-            "SELECT * FROM runs WHERE pipeline = ? AND status = 'succeeded' "
-            "AND (data_version = ? OR started_at >= ?) ORDER BY finished_at LIMIT 1",
-            (update.pipeline, update.data_version, update.seen_at.isoformat()),
-        ).fetchone()
-    return _row(row) if row else None
+    return run_row(row) if row else None
 
 
 def latest_success(root: str | Path, pipeline: str) -> RunRow | None:
     """The most recent successful run of a pipeline."""
     rows = list_runs(root, pipeline=pipeline, status="succeeded", limit=1)
     return rows[0] if rows else None
-
-
-def alert_sent(root: str | Path, key: str) -> bool:
-    """Whether an alert with this key was delivered already (one alert per breach)."""
-    with connect(root) as db:
-        return db.execute("SELECT 1 FROM alerts_sent WHERE key = ?", (key,)).fetchone() is not None
-
-
-def mark_alert_sent(root: str | Path, key: str) -> None:
-    """Remembers that the alert with this key was delivered."""
-    with connect(root) as db:
-        db.execute(
-            "INSERT OR IGNORE INTO alerts_sent VALUES (?, ?)", (key, datetime.now(UTC).isoformat())
-        )

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Literal
 
 from freshet.alerts import Alert, post_alert
-from freshet.errors import ConfigError
-from freshet.history import (
+from freshet.data_updates import (
     DataUpdate,
-    RunRow,
     alert_sent,
     first_success_since,
     latest_data_update,
-    list_runs,
     mark_alert_sent,
 )
+from freshet.errors import ConfigError
+from freshet.history import RunRow, list_runs
 from freshet.ops_settings import OpsSettings
 
 State = Literal["fresh", "waiting", "breached", "no_data"]

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 from freshet.config import Settings
+from freshet.data_updates import DataUpdateRecorder
 from freshet.errors import BadInput
-from freshet.history import DataUpdateRecorder
 from freshet.run_id import derive_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.trigger.events import Event, PoisonMessage, parse_message

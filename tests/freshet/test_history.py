@@ -2,20 +2,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from freshet.errors import BadInput
 from freshet.history import (
-    DataUpdateRecorder,
     db_path,
     get_run,
-    latest_data_update,
     list_runs,
-    record_data_update,
     record_run,
 )
 from tests.freshet.ops_fixtures import at, make_summary, write_summary
@@ -97,15 +92,6 @@ def test_bad_filters_are_refused(root: Path) -> None:
         list_runs(root, limit=0)
 
 
-def test_data_updates_keep_their_first_sighting(tmp_path: Path) -> None:
-    assert record_data_update(tmp_path, "training", "v1", at(0)) is True
-    assert record_data_update(tmp_path, "training", "v2", at(2)) is True
-    assert record_data_update(tmp_path, "training", "v1", at(5)) is False  # redelivery
-    latest = latest_data_update(tmp_path, "training")
-    assert latest is not None and (latest.data_version, latest.seen_at) == ("v2", at(2))
-    assert latest_data_update(tmp_path, "other") is None
-
-
 def test_cli_lists_and_shows(root: Path) -> None:
     listed = freshet("runs", "list", "--root", str(root), "--pipeline", "training")
     assert listed.returncode == 0, listed.stderr
@@ -137,19 +123,3 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (root / "runs" / "nope").exists()
-
-
-def test_the_trigger_s_recorder_keeps_the_first_sighting_across_threads(tmp_path: Path) -> None:
-    recorder = DataUpdateRecorder(tmp_path)
-    first = datetime(2030, 1, 1, 3, 0, tzinfo=UTC)
-    assert recorder.record("training", "gen-1", first) is True
-    outcomes: list[bool] = []
-    thread = threading.Thread(
-        target=lambda: outcomes.append(recorder.record("training", "gen-1", datetime.now(UTC)))
-    )
-    thread.start()
-    thread.join()
-    assert outcomes == [False]  # a redelivery, on another thread's connection
-    assert record_data_update(tmp_path, "training", "gen-1") is False
-    seen = latest_data_update(tmp_path, "training")
-    assert seen is not None and (seen.data_version, seen.seen_at) == ("gen-1", first)

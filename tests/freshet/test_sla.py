@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from freshet.data_updates import record_data_update
 from freshet.errors import ConfigError
-from freshet.history import record_data_update, record_run
+from freshet.history import record_run
 from freshet.ops_settings import OpsSettings
 from freshet.sla import check, evaluate
 from tests.fakes.webhook import webhook_receiver
