@@ -22,14 +22,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from components.evaluate.core import evaluate
-from components.fetch.core import FetchConfig, fetch
-from components.gate.core import GatePolicy, decide
-from components.package.core import package
-from components.register.core import champion_accuracy, register
-from components.train.config import TrainConfig
-from components.train.core import train
-from components.verify.core import VerifyConfig, verify
+from freshet.components.evaluate.core import evaluate
+from freshet.components.fetch.core import FetchConfig, fetch
+from freshet.components.gate.core import GatePolicy, decide
+from freshet.components.package.core import package
+from freshet.components.register.core import champion_accuracy, register
+from freshet.components.train.config import TrainConfig
+from freshet.components.train.core import train
+from freshet.components.verify.core import VerifyConfig, verify
 from freshet.config import load_settings
 from freshet.runners import RunRequest, submit
 

@@ -39,7 +39,7 @@ def serve_torch(bundle: str, model_dir: str) -> None:
     import torch
     import uvicorn
 
-    from components.train.model import Predictor
+    from freshet.components.train.model import Predictor
     from freshet.serving.app import ServingSettings, create_app
     from freshet.serving.signature import load_signature
 
@@ -62,10 +62,10 @@ def serve_torch(bundle: str, model_dir: str) -> None:
 
 def build(work: Path) -> tuple[Path, Path]:
     """Fetches the digits sample, trains the default architecture briefly, packages it."""
-    from components.fetch.core import FetchConfig, fetch
-    from components.package.core import package
-    from components.train.config import TrainConfig
-    from components.train.core import train
+    from freshet.components.fetch.core import FetchConfig, fetch
+    from freshet.components.package.core import package
+    from freshet.components.train.config import TrainConfig
+    from freshet.components.train.core import train
 
     fetch(FetchConfig(uri="sample://digits"), work / "dataset")
     train(work / "dataset", work / "model", TrainConfig(epochs=5))
@@ -74,7 +74,7 @@ def build(work: Path) -> tuple[Path, Path]:
 
 
 def free_port() -> int:
-    from components.verify.server import free_port as pick
+    from freshet.components.verify.server import free_port as pick
 
     return pick()
 
@@ -148,7 +148,7 @@ def main() -> None:
     if args.serve_torch:
         serve_torch(*args.serve_torch)
         return
-    from components.verify.server import default_command
+    from freshet.components.verify.server import default_command
     from freshet.serving.signature import load_golden
 
     with tempfile.TemporaryDirectory() as tmp:

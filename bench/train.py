@@ -39,10 +39,10 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional  # noqa: E402
 
-from components.fetch.core import DatasetSchema, FetchConfig, fetch  # noqa: E402
-from components.train import checkpoint  # noqa: E402
-from components.train.config import TrainConfig  # noqa: E402
-from components.train.core import train  # noqa: E402
+from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch  # noqa: E402
+from freshet.components.train import checkpoint  # noqa: E402
+from freshet.components.train.config import TrainConfig  # noqa: E402
+from freshet.components.train.core import train  # noqa: E402
 
 FEATURES, CLASSES, SEED = 20, 2, 0
 

@@ -17,7 +17,7 @@ COPY freshet ./freshet
 COPY components ./components
 COPY pipelines ./pipelines
 RUN /opt/venv/bin/pip install . \
-    && /opt/venv/bin/python -c "import kfp, components.fetch.core, freshet.cli, \
+    && /opt/venv/bin/python -c "import kfp, freshet.components.fetch.core, freshet.cli, \
         google_cloud_pipeline_components.container.v1.custom_job.launcher"
 
 FROM ${PYTHON_IMAGE}

@@ -16,7 +16,7 @@ COPY freshet ./freshet
 COPY components ./components
 COPY pipelines ./pipelines
 RUN /opt/venv/bin/pip install . \
-    && /opt/venv/bin/python -c "import torch, kfp, components.train.core; assert torch.version.cuda"
+    && /opt/venv/bin/python -c "import torch, kfp, freshet.components.train.core; assert torch.version.cuda"
 
 FROM ${PYTHON_IMAGE}
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin freshet

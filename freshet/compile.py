@@ -12,7 +12,7 @@ from freshet.errors import BadInput
 
 def pipeline_names() -> list[str]:
     """Names of the pipelines this project ships."""
-    from pipelines.registry import BUILDERS
+    from freshet.pipelines.registry import BUILDERS
 
     return sorted(BUILDERS)
 
@@ -32,7 +32,7 @@ def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None)
     """
     from kfp import compiler
 
-    from pipelines.registry import BUILDERS
+    from freshet.pipelines.registry import BUILDERS
 
     if name not in BUILDERS:
         raise BadInput(

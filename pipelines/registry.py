@@ -6,6 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from freshet.config import Settings
-from pipelines import training
+from freshet.pipelines import training
 
 BUILDERS: dict[str, Callable[[Settings], Any]] = {training.NAME: training.build}

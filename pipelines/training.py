@@ -14,15 +14,15 @@ from typing import Any, NamedTuple
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Metrics, Model
 
-from components.evaluate.component import make_evaluate
-from components.fetch.component import make_data_version, make_fetch
-from components.gate.component import make_gate
-from components.notify.component import make_notify
-from components.package.component import make_package
-from components.register.component import make_register
-from components.train.component import make_train
-from components.train.spot import on_spot
-from components.verify.component import make_verify
+from freshet.components.evaluate.component import make_evaluate
+from freshet.components.fetch.component import make_data_version, make_fetch
+from freshet.components.gate.component import make_gate
+from freshet.components.notify.component import make_notify
+from freshet.components.package.component import make_package
+from freshet.components.register.component import make_register
+from freshet.components.train.component import make_train
+from freshet.components.train.spot import on_spot
+from freshet.components.verify.component import make_verify
 from freshet.config import Settings
 
 NAME = "training"

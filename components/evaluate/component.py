@@ -16,7 +16,7 @@ def evaluate(
     """Scores the model on the test split; returns its accuracy."""
     import json
 
-    from components.evaluate.core import evaluate as run
+    from freshet.components.evaluate.core import evaluate as run
 
     result = run(dataset.path, model.path)
     for name, value in result.scalars().items():

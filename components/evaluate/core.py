@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from components.fetch.core import DatasetSchema
-from components.train.model import Predictor
+from freshet.components.fetch.core import DatasetSchema
+from freshet.components.train.model import Predictor
 
 
 @dataclass(frozen=True)

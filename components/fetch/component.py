@@ -8,7 +8,7 @@ from kfp.dsl import Dataset, Output
 
 def data_version(data_uri: str) -> str:
     """Resolves the version of the data behind `data_uri` (run uncached, every time)."""
-    from components.fetch.sources import data_version as resolve
+    from freshet.components.fetch.sources import data_version as resolve
     from freshet.errors import FreshetError
 
     try:
@@ -25,8 +25,8 @@ def fetch(
     dataset: Output[Dataset],
 ) -> None:
     """Fetches and splits the dataset; `data_version` keys the cache to the content."""
-    from components.fetch.core import FetchConfig
-    from components.fetch.core import fetch as run
+    from freshet.components.fetch.core import FetchConfig
+    from freshet.components.fetch.core import fetch as run
     from freshet.errors import FreshetError
 
     try:

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.fetch.sources import StorageClient, data_version, load_table
 from freshet.atomic import replaced_directory
+from freshet.components.fetch.sources import StorageClient, data_version, load_table
 from freshet.errors import DataError
 
 if TYPE_CHECKING:

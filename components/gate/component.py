@@ -15,9 +15,9 @@ def gate(
     report: Output[Artifact],
 ) -> str:
     """Decides pass or reject against the floor and the champion; returns the decision."""
-    from components.evaluate.core import Evaluation
-    from components.gate.core import GatePolicy, decide
-    from components.register.core import champion_accuracy
+    from freshet.components.evaluate.core import Evaluation
+    from freshet.components.gate.core import GatePolicy, decide
+    from freshet.components.register.core import champion_accuracy
     from freshet.errors import FreshetError
 
     with open(evaluation.path) as handle:

@@ -15,8 +15,8 @@ def notify(
     """Posts the final state of a failed run to the webhook; returns what it did."""
     import logging
 
-    from components.notify.core import FinalStatus
-    from components.notify.core import notify as post
+    from freshet.components.notify.core import FinalStatus
+    from freshet.components.notify.core import notify as post
     from freshet.logs import setup_logging
 
     setup_logging(pipeline=pipeline, run_id=run_id, step="notify")
@@ -33,7 +33,9 @@ def notify(
         run_id,
         report_url,
     )
-    logging.getLogger("components.notify").info("notify: %s (run %s)", outcome, status.state)
+    logging.getLogger("freshet.components.notify").info(
+        "notify: %s (run %s)", outcome, status.state
+    )
     return outcome
 
 

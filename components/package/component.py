@@ -20,9 +20,9 @@ def package(
 
     Returns the image reference (`repository@sha256:...`) or "bundle only".
     """
-    from components.package.core import PackageConfig
-    from components.package.core import package as run
-    from components.package.image import builder_for
+    from freshet.components.package.core import PackageConfig
+    from freshet.components.package.core import package as run
+    from freshet.components.package.image import builder_for
     from freshet.errors import FreshetError
 
     try:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from components.fetch.core import DatasetSchema
-from components.package.requirements import requirements_txt, start_probe
 from freshet.atomic import replaced_directory
+from freshet.components.fetch.core import DatasetSchema
+from freshet.components.package.requirements import requirements_txt, start_probe
 from freshet.errors import FreshetError
 from freshet.git import head_commit
 from freshet.registry import model_digest
@@ -38,7 +38,7 @@ from freshet.serving.signature import (
 if TYPE_CHECKING:
     import numpy as np
 
-    from components.train.model import Predictor
+    from freshet.components.train.model import Predictor
 
 OPSET = 17
 BUNDLE_ONLY = "bundle only"
@@ -210,7 +210,7 @@ def package(
         PackageError: The export does not reproduce the PyTorch model, or the serving
             requirements cannot be pinned.
     """
-    from components.train.model import Predictor
+    from freshet.components.train.model import Predictor
 
     config = config or PackageConfig()
     config.check()

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from components.package.core import BUNDLE_ONLY, ImageBuilder, ImageRecord, PackageError
+from freshet.components.package.core import BUNDLE_ONLY, ImageBuilder, ImageRecord, PackageError
 from freshet.serving.signature import MODEL_FILE, REQUIREMENTS_FILE, SIGNATURE_FILE
 
 DOCKERFILE = "containers/serving.Dockerfile"

@@ -15,8 +15,8 @@ def register(
     run_id: str,
 ) -> int:
     """Registers the model and moves the champion alias; returns the version number."""
-    from components.evaluate.core import Evaluation
-    from components.register.core import register as run
+    from freshet.components.evaluate.core import Evaluation
+    from freshet.components.register.core import register as run
     from freshet.errors import FreshetError
 
     with open(evaluation.path) as handle:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.evaluate.core import Evaluation
+from freshet.components.evaluate.core import Evaluation
 from freshet.registry import ModelVersion, open_registry
 
 

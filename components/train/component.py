@@ -27,8 +27,8 @@ def train(
     for every attempt of the task) when given, else inside the `model` output. A SIGTERM
     (Spot preemption) saves it and fails the attempt so that the task's retry resumes.
     """
-    from components.train.config import TrainConfig
-    from components.train.core import train as run
+    from freshet.components.train.config import TrainConfig
+    from freshet.components.train.core import train as run
     from freshet.errors import FreshetError
 
     config = TrainConfig(

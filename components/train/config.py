@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.train import data
+from freshet.components.train import data
 from freshet.errors import BadInput, FreshetError
 
 SCHEDULES = ("constant", "cosine")

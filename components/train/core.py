@@ -1,7 +1,7 @@
 """Train: a PyTorch MLP classifier, seeded, resumable from its last checkpoint.
 
 The loop keeps the device busy: data that fits is held on the device and batched by index
-(see `components.train.data`), larger data streams through a DataLoader; on CUDA the forward
+(see `freshet.components.train.data`), larger data streams through a DataLoader; on CUDA the forward
 pass runs under bf16 autocast with TF32 matmuls, and `torch.compile` is one flag away.
 
 A checkpoint (weights, optimizer, scheduler, RNG states, position, best validation score) is
@@ -25,10 +25,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from components.fetch.core import DatasetSchema
-from components.train import checkpoint, data
-from components.train.config import TrainConfig, TrainingInterrupted, TrainResult
-from components.train.model import ModelSpec, build_mlp
+from freshet.components.fetch.core import DatasetSchema
+from freshet.components.train import checkpoint, data
+from freshet.components.train.config import TrainConfig, TrainingInterrupted, TrainResult
+from freshet.components.train.model import ModelSpec, build_mlp
 from freshet.errors import BadInput
 
 CHECKPOINT_DIR = "checkpoint"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.fetch.core import DatasetSchema
+from freshet.components.fetch.core import DatasetSchema
 from freshet.errors import BadInput, DataError
 
 if TYPE_CHECKING:

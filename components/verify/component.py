@@ -25,8 +25,8 @@ def verify(
     import json
     import shlex
 
-    from components.verify.core import VerifyConfig
-    from components.verify.core import verify as run
+    from freshet.components.verify.core import VerifyConfig
+    from freshet.components.verify.core import verify as run
     from freshet.errors import FreshetError
 
     config = VerifyConfig(

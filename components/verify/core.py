@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from components.verify.malformed import malformed_requests
-from components.verify.server import (
+from freshet.components.verify.malformed import malformed_requests
+from freshet.components.verify.server import (
     ServerProcess,
     default_command,
     group_alive,

@@ -1,6 +1,6 @@
 """Run the `freshet` CLI with only what the serving image will hold importable.
 
-    python -m components.verify.image_env REQUIREMENTS_TXT [freshet arguments...]
+    python -m freshet.components.verify.image_env REQUIREMENTS_TXT [freshet arguments...]
 
 The image holds the standard library, the distributions pinned in the bundle's
 `requirements.txt` and the `freshet` package, nothing else (no torch, no kfp, not even this
@@ -98,7 +98,9 @@ class ImageImports(importlib.abc.MetaPathFinder):
 def main(argv: list[str]) -> None:
     """Installs the import hook for the requirements file, then runs the freshet CLI."""
     if not argv:
-        raise SystemExit("usage: python -m components.verify.image_env REQUIREMENTS [ARGS...]")
+        raise SystemExit(
+            "usage: python -m freshet.components.verify.image_env REQUIREMENTS [ARGS...]"
+        )
     with open(argv[0]) as handle:
         allowed = importable_modules(requirement_names(handle.read()))
     sys.meta_path.insert(0, ImageImports(allowed))

@@ -33,11 +33,11 @@ def default_command(bundle_dir: Path | None = None) -> list[str]:
     """The serving image's entry point, `freshet serve`, bound to loopback.
 
     With a bundle that has a `requirements.txt`, the CLI runs under
-    `components.verify.image_env`, which leaves importable only what the image will hold.
+    `freshet.components.verify.image_env`, which leaves importable only what the image will hold.
     """
     requirements = bundle_dir / REQUIREMENTS_FILE if bundle_dir is not None else None
     if requirements is not None and requirements.is_file():
-        base = [sys.executable, "-m", "components.verify.image_env", str(requirements)]
+        base = [sys.executable, "-m", "freshet.components.verify.image_env", str(requirements)]
     else:
         script = Path(sys.executable).parent / "freshet"
         base = [str(script)] if script.is_file() else [sys.executable, "-m", "freshet"]

@@ -33,9 +33,9 @@ def preflight(values: dict[str, Any]) -> str:
     Uses the same core functions the steps use, so a bad dataset is reported as one sentence
     with exit code 2 instead of as a failed step.
     """
-    from components.fetch.core import FetchConfig, inspect
-    from components.gate.core import GatePolicy
-    from components.train.config import TrainConfig
+    from freshet.components.fetch.core import FetchConfig, inspect
+    from freshet.components.gate.core import GatePolicy
+    from freshet.components.train.config import TrainConfig
 
     fields = TrainConfig.__dataclass_fields__
     TrainConfig(**{k: v for k, v in values.items() if k in fields}).check()

@@ -58,7 +58,7 @@ class DirectoryWatcher:
 
     def trigger_once(self) -> Outcome | None:
         """Submits a run for the directory's current content; None while it holds no data."""
-        from components.fetch.sources import data_version
+        from freshet.components.fetch.sources import data_version
 
         try:
             version = data_version(str(self.directory))

@@ -32,9 +32,9 @@ def train_small(root: Path) -> tuple[Path, Path]:
     """Fetches the digits sample and trains a small MLP on it; returns (dataset, model)."""
     import torch
 
-    from components.fetch.core import FetchConfig, fetch
-    from components.train.config import TrainConfig
-    from components.train.core import train
+    from freshet.components.fetch.core import FetchConfig, fetch
+    from freshet.components.train.config import TrainConfig
+    from freshet.components.train.core import train
 
     dataset, model = root / "dataset", root / "model"
     fetch(FetchConfig(uri="sample://digits"), dataset)
@@ -64,7 +64,7 @@ def without_preprocessing(bundle: Path, model_dir: Path, out: Path) -> Path:
     """A bundle whose graph skips the feature scaling: it serves, with wrong answers."""
     import torch
 
-    from components.train.model import Predictor
+    from freshet.components.train.model import Predictor
 
     copy_bundle(bundle, out)
     predictor = Predictor.load(model_dir)
@@ -100,7 +100,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def bundle(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The serving bundle of the session's model (treat as read-only: copy to break it)."""
-    from components.package.core import PackageConfig, package
+    from freshet.components.package.core import PackageConfig, package
 
     dataset, model = trained
     out = tmp_path_factory.mktemp("bundle") / "bundle"
@@ -111,7 +111,7 @@ def bundle(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture
 def no_leftover_servers() -> Iterator[list[int]]:
     """Collects process group ids a test started; fails if any is still alive afterwards."""
-    from components.verify.server import group_alive
+    from freshet.components.verify.server import group_alive
 
     groups: list[int] = []
     yield groups

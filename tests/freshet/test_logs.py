@@ -44,7 +44,7 @@ def test_an_exception_and_its_traceback_are_one_entry() -> None:
     try:
         raise ValueError("bad shard")
     except ValueError:
-        logging.getLogger("components.train").exception("training failed")
+        logging.getLogger("freshet.components.train").exception("training failed")
     [entry] = lines(out)
     assert entry["severity"] == "ERROR"
     message = str(entry["message"])

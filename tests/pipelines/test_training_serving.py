@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.verify.server import group_alive
+from freshet.components.verify.server import group_alive
 from freshet.registry import LocalRegistry
 from tests.fakes.bundles import faulty_command
 from tests.integration.helpers import freshet, steps_by_name, summary_of

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.evaluate.core import Evaluation, score
+from freshet.components.evaluate.core import Evaluation, score
 
 
 def test_score_matches_hand_computation() -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from components.fetch.core import DatasetSchema, FetchConfig, fetch, inspect
-from components.fetch.sources import data_version, parse_uri
+from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch, inspect
+from freshet.components.fetch.sources import data_version, parse_uri
 from freshet.errors import DataError
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from components.fetch.core import FetchConfig, fetch, inspect
-from components.fetch.sources import data_version
+from freshet.components.fetch.core import FetchConfig, fetch, inspect
+from freshet.components.fetch.sources import data_version
 from freshet.errors import DataError
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.gate.core import GatePolicy, decide
+from freshet.components.gate.core import GatePolicy, decide
 from freshet.errors import BadInput
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from kfp import dsl, local
 
-from components.notify.component import make_notify
+from freshet.components.notify.component import make_notify
 from tests.fakes.webhook import webhook_receiver
 
 

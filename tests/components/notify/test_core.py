@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from components.notify.core import (
+from freshet.components.notify.core import (
     FinalStatus,
     console_link,
     failed_steps,

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.fetch.core import DatasetSchema
-from components.package.core import PackageConfig, PackageError, check_export, package
-from components.package.requirements import (
+from freshet.components.fetch.core import DatasetSchema
+from freshet.components.package.core import PackageConfig, PackageError, check_export, package
+from freshet.components.package.requirements import (
     SERVING_ROOTS,
     closure,
     imported_distributions,
     requirements_txt,
 )
-from components.train.model import Predictor
+from freshet.components.train.model import Predictor
 from freshet.errors import FreshetError
 from freshet.registry import model_digest
 from freshet.serving.model import ServedModel

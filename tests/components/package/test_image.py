@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from components.package.core import PackageConfig, PackageError, package
-from components.package.image import CloudBuildImageBuilder, CloudBuildTarget, builder_for
+from freshet.components.package.core import PackageConfig, PackageError, package
+from freshet.components.package.image import CloudBuildImageBuilder, CloudBuildTarget, builder_for
 from tests.fakes.cloudbuild_server import FakeCloudBuild, cloud_build_server, copy_sources
 
 REPO_IMAGE = "europe-west4-docker.pkg.dev/proj/serving/classifier"

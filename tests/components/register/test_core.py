@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.evaluate.core import Evaluation
-from components.register.core import champion_accuracy, register
+from freshet.components.evaluate.core import Evaluation
+from freshet.components.register.core import champion_accuracy, register
 
 
 def evaluation(accuracy: float) -> Evaluation:

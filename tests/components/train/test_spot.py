@@ -15,8 +15,8 @@ import torch
 import yaml
 from kfp import dsl
 
-from components.fetch.core import FetchConfig, fetch
 from freshet.compile import compile_pipeline
+from freshet.components.fetch.core import FetchConfig, fetch
 from freshet.config import load_settings
 from tests.fakes.vertex_fixtures import (
     NETWORK,

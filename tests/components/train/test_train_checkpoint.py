@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from components.train import checkpoint
+from freshet.components.train import checkpoint
 from freshet.errors import BadInput
 
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import torch
 
-from components.fetch.core import DatasetSchema, FetchConfig, fetch
-from components.train import checkpoint, data
-from components.train.config import TrainConfig
-from components.train.core import checkpoint_location, fingerprint, train
-from components.train.model import Predictor
+from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch
+from freshet.components.train import checkpoint, data
+from freshet.components.train.config import TrainConfig
+from freshet.components.train.core import checkpoint_location, fingerprint, train
+from freshet.components.train.model import Predictor
 from freshet.errors import BadInput, DataError
 
 SMALL = TrainConfig(

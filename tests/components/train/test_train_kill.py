@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import torch
 
-from components.fetch.core import FetchConfig, fetch
-from components.train import checkpoint
-from components.train.config import TrainConfig
-from components.train.core import train
+from freshet.components.fetch.core import FetchConfig, fetch
+from freshet.components.train import checkpoint
+from freshet.components.train.config import TrainConfig
+from freshet.components.train.core import train
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = """
@@ -26,8 +26,8 @@ import json, sys
 import torch
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
-from components.train.config import TrainConfig
-from components.train.core import train
+from freshet.components.train.config import TrainConfig
+from freshet.components.train.core import train
 train(args["dataset"], args["model"], TrainConfig(**args["config"]), args["root"])
 """
 CONFIG: dict[str, Any] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.verify.core import VerificationReport, VerifyConfig, verify
-from components.verify.server import group_alive
+from freshet.components.verify.core import VerificationReport, VerifyConfig, verify
+from freshet.components.verify.server import group_alive
 from freshet.errors import BadInput
 from tests.fakes.bundles import corrupt_model, faulty_command, without_preprocessing
 
@@ -37,7 +37,7 @@ def test_a_good_bundle_passes_every_check(bundle: Path, no_leftover_servers: lis
     assert report.run_id == "run-1"
     assert report.command[-1] == str(bundle.resolve())
     assert "serve" in report.command
-    assert "components.verify.image_env" in report.command  # only the image's imports
+    assert "freshet.components.verify.image_env" in report.command  # only the image's imports
 
 
 def test_fault_exits_at_start(bundle: Path, tmp_path: Path, no_leftover_servers: list[int]) -> None:
@@ -116,7 +116,7 @@ def _children(pid: int) -> list[int]:
 
 def test_cancel_by_sigterm_tears_the_server_down(bundle: Path) -> None:
     code = (
-        "import sys; from components.verify.core import VerifyConfig, verify; "
+        "import sys; from freshet.components.verify.core import VerifyConfig, verify; "
         "from tests.fakes.bundles import faulty_command; "
         f"verify({str(bundle)!r}, VerifyConfig(command=faulty_command('unhealthy'), "
         "startup_timeout_s=120))"
@@ -164,7 +164,7 @@ def test_a_command_that_cannot_start_fails_the_report(bundle: Path, tmp_path: Pa
 
 
 def test_log_message_reads_structured_lines() -> None:
-    from components.verify.core import log_message
+    from freshet.components.verify.core import log_message
 
     assert log_message('{"severity": "ERROR", "message": "bind failed"}') == "bind failed"
     assert log_message("error: plain words") == "error: plain words"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.verify.image_env import ImageImports, importable_modules, requirement_names
+from freshet.components.verify.image_env import ImageImports, importable_modules, requirement_names
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -28,7 +28,7 @@ def test_the_hook_refuses_what_the_image_lacks() -> None:
     assert hook.find_spec("json", None) is None
     assert hook.find_spec("freshet.serving.app", None) is None
     assert hook.find_spec("_sysconfigdata__linux_x86_64-linux-gnu", None) is None
-    for name in ("torch", "components.fetch", "google.cloud.storage", "yaml_missing"):
+    for name in ("torch", "freshet.components.fetch", "google.cloud.storage", "yaml_missing"):
         with pytest.raises(ModuleNotFoundError, match="not in the serving image"):
             hook.find_spec(name, None)
 
@@ -38,7 +38,14 @@ def test_serving_without_a_pinned_library_fails_at_start(bundle: Path, tmp_path:
     short = tmp_path / "requirements.txt"
     short.write_text("\n".join(line for line in pinned if not line.startswith("onnxruntime")))
     done = subprocess.run(
-        [sys.executable, "-m", "components.verify.image_env", str(short), "serve", str(bundle)],
+        [
+            sys.executable,
+            "-m",
+            "freshet.components.verify.image_env",
+            str(short),
+            "serve",
+            str(bundle),
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from components.verify.server import default_command, group_alive, running_server
 from freshet.cli import app
+from freshet.components.verify.server import default_command, group_alive, running_server
 from freshet.serving.signature import load_golden
 
 runner = CliRunner()
