@@ -79,9 +79,9 @@ def train_linear(
     dataset_dir: Path, model_dir: Path, producer: str = "tests.linear", **head: Any
 ) -> Signature:
     """Fits logistic or ridge regression on a written dataset; writes a contract model."""
-    from sklearn.linear_model import LogisticRegression, Ridge
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.linear_model import LogisticRegression, Ridge
 
     schema = json.loads((dataset_dir / "schema.json").read_text())
     features = [Feature(name=c["name"], kind=c["kind"]) for c in schema["columns"]]
