@@ -22,6 +22,9 @@ from pathlib import Path
 from types import ModuleType
 
 ALWAYS = frozenset({"freshet"})
+# The serving image installs freshet from freshet/ alone: its components and pipelines
+# (links into the repo's top-level folders) are not there.
+NOT_IN_IMAGE = ("freshet.components", "freshet.pipelines")
 
 
 def requirement_names(requirements: str) -> list[str]:
@@ -80,14 +83,15 @@ class ImageImports(importlib.abc.MetaPathFinder):
     ) -> ModuleSpec | None:
         """Defers to the normal finders for allowed modules, refuses the others."""
         root = fullname.split(".", 1)[0]
-        if (
+        outside = fullname.startswith(NOT_IN_IMAGE)
+        if not outside and (
             fullname in self.allowed
             or root in ALWAYS
             or root in sys.stdlib_module_names
             or root in sys.builtin_module_names
         ):
             return None
-        if path is None and PathFinder.find_spec(fullname, self.stdlib) is not None:
+        if not outside and path is None and PathFinder.find_spec(fullname, self.stdlib) is not None:
             return None  # a private standard-library module (_sysconfigdata_..., etc.)
         raise ModuleNotFoundError(
             f"No module named '{fullname}' (not in the serving image's requirements)",
