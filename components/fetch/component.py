@@ -21,16 +21,23 @@ def fetch(
     data_uri: str,
     data_version: str,
     label_column: str,
+    task: str,
     seed: int,
     dataset: Output[Dataset],
 ) -> None:
-    """Fetches and splits the dataset; `data_version` keys the cache to the content."""
+    """Fetches and splits the dataset; `data_version` keys the cache to the content.
+
+    `task` is "auto" (decided from the label), "classification" or "regression".
+    """
+    from collections import Counter
+
     from freshet.components.fetch.core import FetchConfig
     from freshet.components.fetch.core import fetch as run
     from freshet.errors import FreshetError
 
+    config = FetchConfig(uri=data_uri, label_column=label_column, task=task, seed=seed)
     try:
-        schema = run(FetchConfig(uri=data_uri, label_column=label_column, seed=seed), dataset.path)
+        schema = run(config, dataset.path)
     except FreshetError as exc:
         raise SystemExit(f"fetch: {exc}") from None
     if schema.data_version != data_version:
@@ -38,12 +45,19 @@ def fetch(
             f"fetch: the data at '{data_uri}' changed while the run started "
             f"(version {data_version}, now {schema.data_version}); start the run again."
         )
+    print(f"task: {schema.task} ({schema.task_reason})")
+    for column in schema.dropped:
+        print(column["reason"])
     dataset.metadata.update(
         {
             "data_version": schema.data_version,
             "rows": schema.rows,
+            "task": schema.task,
+            "task_reason": schema.task_reason,
             "labels": schema.labels,
             "features": len(schema.features),
+            "kinds": dict(Counter(column["kind"] for column in schema.columns)),
+            "dropped": [column["name"] for column in schema.dropped],
             "uri": data_uri,
         }
     )

@@ -2,7 +2,10 @@
 
 Supported URIs:
     sample://digits                       scikit-learn's bundled digits (the default)
+    sample://diabetes                     scikit-learn's bundled diabetes (regression)
     sample://synthetic?rows=N&features=F&classes=C[&seed=S]   make_classification, seeded
+    sample://mixed?rows=N&seed=S          a business table: numeric, boolean and text columns
+                                          with missing values, a "yes"/"no" label (seeded)
     /path/file.csv, file:///path/dir      a CSV or Parquet file, or a directory of them
     gs://bucket/prefix                    CSV or Parquet objects under a Cloud Storage prefix
 """
@@ -125,12 +128,20 @@ def _gcs_parts(source: Source, client: StorageClient | None) -> list[TablePart]:
     ]
 
 
+SAMPLES = ("digits", "diabetes", "synthetic", "mixed")
+SAMPLE_DEFAULTS: dict[str, dict[str, int]] = {
+    "synthetic": {"rows": 10_000, "features": 20, "classes": 2, "seed": 0},
+    "mixed": {"rows": 2_000, "seed": 0},
+}
+
+
 def _sample_options(source: Source) -> dict[str, int]:
-    known = {"rows", "features", "classes", "seed"}
-    values: dict[str, int] = {"rows": 10_000, "features": 20, "classes": 2, "seed": 0}
+    values = dict(SAMPLE_DEFAULTS.get(source.location, {}))
+    known = set(values)
     for key, raw in source.options:
         if key not in known:
-            raise DataError(f"Unknown option '{key}' in '{source.uri}'; use {sorted(known)}.")
+            takes = f"use {sorted(known)}" if known else "it takes none"
+            raise DataError(f"Unknown option '{key}' in '{source.uri}'; {takes}.")
         try:
             values[key] = int(raw)
         except ValueError:
@@ -138,46 +149,96 @@ def _sample_options(source: Source) -> dict[str, int]:
                 f"Option '{key}' in '{source.uri}' is not an integer: '{raw}'."
             ) from None
     for key, limit in SYNTHETIC_LIMITS.items():
-        if not 1 <= values[key] <= limit:
+        if key in values and not 1 <= values[key] <= limit:
             raise DataError(
                 f"Option '{key}' in '{source.uri}' must be between 1 and {limit}: {values[key]}."
             )
-    if values["classes"] < 2:
+    if values.get("classes", 2) < 2:
         raise DataError(f"A synthetic dataset needs at least 2 classes: '{source.uri}'.")
     return values
+
+
+def _mixed_table(rows: int, seed: int) -> pd.DataFrame:
+    """A customer table whose "yes"/"no" label follows a noisy rule over every kind of column."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    plans = np.array(["basic", "standard", "premium", "enterprise"])
+    regions = np.array(["north", "south", "east", "west", "central"])
+    tenure = rng.integers(1, 73, rows)
+    spend = np.round(rng.lognormal(4.0, 0.5, rows), 2)
+    tickets = rng.poisson(1.5, rows)
+    age = np.clip(np.round(rng.normal(42.0, 12.0, rows)), 18, 90)
+    discount = rng.random(rows) < 0.3
+    plan = plans[rng.choice(4, rows, p=[0.4, 0.3, 0.2, 0.1])]
+    region = regions[rng.integers(0, 5, rows)].astype(object)
+    score = (
+        0.9 * tickets
+        - 0.06 * tenure
+        + 0.012 * (spend - 55.0)
+        - 1.2 * discount
+        + np.select([plan == "basic", plan == "enterprise"], [1.0, -1.2], 0.0)
+        + np.where(region == "south", 0.9, 0.0)
+        + 0.5
+        + rng.logistic(0.0, 0.5, rows)
+    )
+    # Missing values come after the label is drawn: the label depends on what they hid.
+    spend_missing = rng.random(rows) < 0.05
+    age_missing = rng.random(rows) < 0.03
+    region_missing = rng.random(rows) < 0.08
+    return pd.DataFrame(
+        {
+            "tenure_months": tenure,
+            "monthly_spend": np.where(spend_missing, np.nan, spend),
+            "support_tickets": tickets,
+            "age": np.where(age_missing, np.nan, age),
+            "has_discount": discount,
+            "plan": plan.tolist(),
+            "region": np.where(region_missing, np.array(None), region).tolist(),
+            "label": np.where(score > 0.0, "yes", "no").tolist(),
+        }
+    )
 
 
 def _sample_table(source: Source) -> pd.DataFrame:
     import pandas as pd
 
+    if source.location not in SAMPLES:
+        raise DataError(
+            f"Unknown sample dataset '{source.location}' in '{source.uri}'; "
+            f"use {', '.join(f'sample://{name}' for name in SAMPLES)}."
+        )
+    opts = _sample_options(source)
     if source.location == "digits":
         from sklearn.datasets import load_digits
 
         frame: pd.DataFrame = load_digits(as_frame=True).frame
         return frame.rename(columns={"target": "label"})
-    if source.location == "synthetic":
-        import numpy as np
-        from sklearn.datasets import make_classification
+    if source.location == "diabetes":
+        from sklearn.datasets import load_diabetes
 
-        opts = _sample_options(source)
-        informative = max(2, min(opts["features"], max(2, opts["features"] // 2)))
-        x, y = make_classification(
-            n_samples=opts["rows"],
-            n_features=max(opts["features"], informative),
-            n_informative=informative,
-            n_redundant=0,
-            n_classes=opts["classes"],
-            n_clusters_per_class=1,
-            random_state=opts["seed"],
-        )
-        columns = [f"f{i}" for i in range(x.shape[1])]
-        frame = pd.DataFrame(x.astype(np.float32), columns=columns)
-        frame["label"] = y
-        return frame
-    raise DataError(
-        f"Unknown sample dataset '{source.location}' in '{source.uri}'; "
-        "use sample://digits or sample://synthetic."
+        frame = load_diabetes(as_frame=True).frame
+        return frame.rename(columns={"target": "label"})
+    if source.location == "mixed":
+        return _mixed_table(opts["rows"], opts["seed"])
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    informative = max(2, min(opts["features"], max(2, opts["features"] // 2)))
+    x, y = make_classification(
+        n_samples=opts["rows"],
+        n_features=max(opts["features"], informative),
+        n_informative=informative,
+        n_redundant=0,
+        n_classes=opts["classes"],
+        n_clusters_per_class=1,
+        random_state=opts["seed"],
     )
+    columns = [f"f{i}" for i in range(x.shape[1])]
+    frame = pd.DataFrame(x.astype(np.float32), columns=columns)
+    frame["label"] = y
+    return frame
 
 
 def _parts(source: Source, client: StorageClient | None) -> list[TablePart]:
@@ -191,7 +252,7 @@ def data_version(uri: str, client: StorageClient | None = None) -> str:
 
     Local files are hashed by content; Cloud Storage objects by name and generation number
     (a new upload of the same name gets a new generation); samples by their parameters and
-    the scikit-learn release that generates them.
+    the release of the library that generates them (scikit-learn, or numpy for `mixed`).
 
     Args:
         uri: The dataset URI.
@@ -205,13 +266,11 @@ def data_version(uri: str, client: StorageClient | None = None) -> str:
     if source.kind == "sample":
         from importlib.metadata import version
 
-        if source.location == "synthetic":
-            _sample_options(source)
-        elif source.location != "digits":
+        if source.location not in SAMPLES:
             _sample_table(source)  # raises the unknown-sample error
-        digest.update(
-            f"{source.location}|{source.options}|sklearn-{version('scikit-learn')}".encode()
-        )
+        _sample_options(source)
+        maker = "numpy" if source.location == "mixed" else "scikit-learn"
+        digest.update(f"{source.location}|{source.options}|{maker}-{version(maker)}".encode())
     else:
         for part in _parts(source, client):
             digest.update(f"{part.name}\0{part.identity}\n".encode())

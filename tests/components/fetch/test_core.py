@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch, inspect
+from freshet.components.fetch.core import SPLITS, DatasetSchema, FetchConfig, fetch, inspect
 from freshet.components.fetch.sources import data_version, parse_uri
 from freshet.errors import DataError
 
@@ -31,6 +31,13 @@ def test_sample_digits_splits_deterministically(tmp_path: Path) -> None:
     assert first.rows == {"train": 1257, "validation": 270, "test": 270}
     assert first.labels == [str(i) for i in range(10)]
     assert len(first.features) == 64
+    assert first.format_version == 2
+    assert (first.task, first.task_reason) == (
+        "classification",
+        "label 'label' has 10 distinct integer values",
+    )
+    assert {c["kind"] for c in first.columns} == {"numeric"}
+    assert first.dropped == []
     assert first.data_version == second.data_version
     for split in ("train", "validation", "test"):
         a = pd.read_parquet(tmp_path / "a" / f"{split}.parquet")
@@ -122,10 +129,9 @@ def test_bad_tables(tmp_path: Path) -> None:
     blank.write_text("")
     no_label = tmp_path / "nolabel.csv"
     pd.DataFrame({"x1": range(20), "y": range(20)}).to_csv(no_label, index=False)
-    text = write_csv(tmp_path / "text.csv", color=["red", "blue"] * 20)
     single = write_csv(tmp_path / "single.csv", classes=1)
     holes = tmp_path / "holes.csv"
-    holes.write_text("x1,label\n1,0\n,1\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    holes.write_text("x1,label\n1,0\n,\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
     tiny = write_csv(tmp_path / "tiny.csv", rows=4)
     not_table = tmp_path / "notes.txt"
     not_table.write_text("hello")
@@ -135,10 +141,9 @@ def test_bad_tables(tmp_path: Path) -> None:
         empty: f"The dataset at '{empty}' has no rows.",
         blank: f"The dataset at '{blank}' has no rows.",
         no_label: f"Label column 'label' not found in '{no_label}'; its columns are: x1, y.",
-        text: f"Feature column 'color' in '{text}' is not numeric (for example 'red').",
         single: f"Label column 'label' in '{single}' has a single class (0); "
         "a classifier needs at least two.",
-        holes: f"Feature column 'x1' in '{holes}' has missing values.",
+        holes: f"Label column 'label' in '{holes}' has missing values.",
         tiny: f"The dataset at '{tiny}' has 4 rows; at least 10 are needed.",
         not_table: f"The file '{not_table}' is neither CSV nor Parquet (.csv or .parquet).",
         empty_dir: f"The directory '{empty_dir}' holds no CSV or Parquet files.",
@@ -147,6 +152,23 @@ def test_bad_tables(tmp_path: Path) -> None:
         with pytest.raises(DataError) as info:
             inspect(FetchConfig(uri=str(path)))
         assert str(info.value) == message
+
+
+def test_text_columns_and_missing_feature_values_are_accepted(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "text.csv", color=["red", "blue", None, "red"] * 10)
+    frame = pd.read_csv(path)
+    frame.loc[3, "x1"] = None
+    frame.to_csv(path, index=False)
+    schema = fetch(FetchConfig(uri=str(path)), tmp_path / "out")
+    assert schema.columns == [
+        {"name": "x1", "kind": "numeric"},
+        {"name": "x2", "kind": "numeric"},
+        {"name": "color", "kind": "categorical"},
+    ]
+    stored = pd.concat(pd.read_parquet(tmp_path / "out" / f"{s}.parquet") for s in SPLITS)
+    assert sorted(stored["color"].dropna().unique().tolist()) == ["blue", "red"]
+    assert stored["color"].isna().sum() == 10
+    assert stored["x1"].isna().sum() == 1
 
 
 def test_bad_split_fractions() -> None:
