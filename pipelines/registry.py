@@ -1,4 +1,4 @@
-"""The pipelines this project ships, by name."""
+"""The pipelines this project ships, by name (a project adds its own under `[pipelines]`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from freshet.config import Settings
-from freshet.pipelines import training
+from freshet.pipelines import training, training_gbt
 
-BUILDERS: dict[str, Callable[[Settings], Any]] = {training.NAME: training.build}
+BUILDERS: dict[str, Callable[[Settings], Any]] = {
+    training.NAME: training.build,
+    training_gbt.NAME: training_gbt.build,
+}
