@@ -4,7 +4,7 @@ A pipeline of your own reuses freshet's steps through `Steps` and swaps in its o
 wants (a train component that writes the model contract, see docs/model-contract.md)::
 
     steps = Steps(settings)
-    version, fetched = steps.fetch_data(data_uri=data_uri, label_column="label", task="auto", seed=0)
+    version, fetched = steps.fetch_data(data_uri, label_column="label", task="auto", seed=0)
     trained = my_train_op(dataset=fetched.outputs["dataset"])
     shipped = steps.ship(dataset=fetched.outputs["dataset"], model=trained.outputs["model"],
                          data_version=version.output, **ship_parameters)
