@@ -3,7 +3,7 @@
 `open_registry` picks the store by location: this module's file registry for a local path,
 `freshet.registry_gcs` for a `gs://` URI (Vertex runs). The file registry's layout::
 
-    <model>/versions/<N>/          model files and version.json
+    <model>/versions/<N>/          model files (`MODEL_FILES`) and version.json
     <model>/aliases/<alias>.json   {"version": N}
 
 Writes take an exclusive lock on `<model>/.lock`, copy a version into a temporary folder
@@ -30,9 +30,13 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
-from freshet.errors import RegistryError
+from freshet.errors import BadInput, RegistryError
 
-MODEL_FILES = ("model.pt", "model.json", "training.json")
+# A version stores the contract model (what every step after training reads) and, when the
+# trainer wrote them, the extras; only the contract files make two models the same.
+CONTRACT_FILES = ("model.onnx", "signature.json")
+EXTRA_FILES = ("training.json",)
+MODEL_FILES = CONTRACT_FILES + EXTRA_FILES
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
@@ -50,10 +54,17 @@ class ModelVersion(BaseModel):
 
 
 def model_digest(model_dir: str | Path) -> str:
-    """Content hash of a model directory's model files (what makes two models the same)."""
+    """Content hash of a model directory's contract files (what makes two models the same).
+
+    Raises:
+        BadInput: The directory lacks `model.onnx` or `signature.json`.
+    """
     digest = hashlib.sha256()
-    for name in MODEL_FILES[:2]:
-        digest.update(name.encode() + b"\0" + (Path(model_dir) / name).read_bytes())
+    for name in CONTRACT_FILES:
+        path = Path(model_dir) / name
+        if not path.is_file():
+            raise BadInput(f"'{model_dir}' does not hold a model: '{name}' is missing.")
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return f"sha256-{digest.hexdigest()[:16]}"
 
 
@@ -89,6 +100,17 @@ class Registry(ABC):
         """The current champion, or None before the first registration."""
         return self.alias(model, "champion")
 
+    @abstractmethod
+    def model_files(self, version: ModelVersion) -> AbstractContextManager[Path]:
+        """A local directory holding a version's model files, for as long as the context lasts.
+
+        A store that keeps files elsewhere downloads them into a temporary directory and
+        removes it when the context ends; treat the directory as read-only.
+
+        Raises:
+            RegistryError: The version's files cannot be found or read.
+        """
+
     def register(
         self,
         model: str,
@@ -106,7 +128,7 @@ class Registry(ABC):
 
         Args:
             model: Registered model name.
-            model_dir: A directory written by the train step.
+            model_dir: A contract model directory (`model.onnx`, `signature.json`).
             data_version: The data the model was trained on.
             run_id: The run that produced it.
             metrics: Its evaluation metrics.
@@ -114,6 +136,9 @@ class Registry(ABC):
 
         Returns:
             The registered version.
+
+        Raises:
+            BadInput: `model_dir` does not hold the contract files.
         """
         digest = model_digest(model_dir)
 
@@ -224,6 +249,17 @@ class LocalRegistry(Registry):
         except (ValueError, KeyError, TypeError):
             raise RegistryError(f"The alias file '{path}' is corrupt.") from None
         return self.get(model, version)
+
+    @contextmanager
+    def model_files(self, version: ModelVersion) -> Iterator[Path]:
+        """The version's own folder (read it, never change it)."""
+        path = Path(version.path)
+        if not path.is_dir():
+            raise RegistryError(
+                f"The files of '{version.model}' version {version.version} are missing "
+                f"from '{path}'."
+            )
+        yield path
 
     @contextmanager
     def _writing(self, model: str) -> Iterator[None]:

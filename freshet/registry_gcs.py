@@ -18,6 +18,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,7 @@ class GcsRegistry(Registry):
             except GoogleAuthError as exc:
                 raise RegistryError(f"Cannot reach the model registry at '{uri}': {exc}") from None
         self.uri = uri.rstrip("/")
+        self.client = client
         self.bucket = client.bucket(parsed.netloc)
         self.prefix = parsed.path.strip("/")
 
@@ -97,6 +100,42 @@ class GcsRegistry(Registry):
         except (ValueError, KeyError, TypeError):
             raise RegistryError(f"The alias 'gs://{self.bucket.name}/{name}' is corrupt.") from None
         return self.get(model, version)
+
+    @contextmanager
+    def model_files(self, version: ModelVersion) -> Iterator[Path]:
+        """The version's model files, downloaded into a temporary directory removed after."""
+        from google.api_core.exceptions import GoogleAPIError
+
+        where = urlparse(version.path)
+        if where.scheme != "gs" or not where.netloc:
+            raise RegistryError(
+                f"The record of '{version.model}' version {version.version} in '{self.uri}' "
+                f"points at '{version.path}', which is not in Cloud Storage."
+            )
+        bucket = self.client.bucket(where.netloc)
+        folder = where.path.strip("/")
+        scratch = Path(tempfile.mkdtemp(prefix="freshet-registry-"))
+        try:
+            local = scratch / f"{check_model_name(version.model)}-v{version.version}"
+            local.mkdir()
+            try:
+                stored = {b.name for b in bucket.list_blobs(prefix=folder + "/")}
+                for name in MODEL_FILES:
+                    if f"{folder}/{name}" in stored:
+                        bucket.blob(f"{folder}/{name}").download_to_filename(str(local / name))
+            except GoogleAPIError as exc:
+                raise RegistryError(
+                    f"Cannot read the files of '{version.model}' version {version.version} "
+                    f"from '{version.path}': {exc}"
+                ) from None
+            if not stored:
+                raise RegistryError(
+                    f"The files of '{version.model}' version {version.version} are missing "
+                    f"from '{version.path}'."
+                )
+            yield local
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     @contextmanager
     def _writing(self, model: str) -> Iterator[None]:

@@ -13,16 +13,25 @@ def evaluate(
     classification: Output[ClassificationMetrics],
     evaluation: Output[Artifact],
 ) -> float:
-    """Scores the model on the test split; returns its accuracy."""
+    """Scores the model on the test split; returns the task's headline metric.
+
+    The headline is accuracy for a classifier and rmse for a regression model. The confusion
+    matrix goes to `classification` for a classifier only.
+    """
     import json
 
-    from freshet.components.evaluate.core import evaluate as run
+    from freshet.components.evaluate.core import score
+    from freshet.errors import FreshetError
 
-    result = run(dataset.path, model.path)
-    for name, value in result.scalars().items():
+    try:
+        result = score(model.path, dataset.path)
+    except FreshetError as exc:
+        raise SystemExit(f"evaluate: {exc}") from None
+    for name, value in result.metrics.items():
         metrics.log_metric(name, value)
     metrics.log_metric("test_rows", result.test_rows)
-    classification.log_confusion_matrix(result.labels, result.confusion_matrix)
+    if result.task == "classification":
+        classification.log_confusion_matrix(result.labels, result.confusion_matrix)
     # Metadata-only artifacts get a file too: kfp.local treats an output whose file is
     # missing as a cache miss.
     for artifact in (metrics, classification):
@@ -30,7 +39,11 @@ def evaluate(
             json.dump(artifact.metadata, handle, sort_keys=True)
     with open(evaluation.path, "w") as handle:
         handle.write(result.to_json())
-    return result.accuracy
+    print(
+        f"evaluate: {result.task} on {result.test_rows} test rows: "
+        + ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())
+    )
+    return result.metrics[result.headline]
 
 
 def make_evaluate(base_image: str) -> Any:

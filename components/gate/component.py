@@ -3,36 +3,40 @@
 from typing import Any
 
 from kfp import dsl
-from kfp.dsl import Artifact, Input, Output
+from kfp.dsl import Artifact, Dataset, Input, Output
 
 
 def gate(
+    dataset: Input[Dataset],
     evaluation: Input[Artifact],
     registry_uri: str,
     model_name: str,
-    min_accuracy: float,
+    gate_metric: str,
+    gate_threshold: str,
     max_regression: float,
     report: Output[Artifact],
 ) -> str:
-    """Decides pass or reject against the floor and the champion; returns the decision."""
-    from freshet.components.evaluate.core import Evaluation
-    from freshet.components.gate.core import GatePolicy, decide
-    from freshet.components.register.core import champion_accuracy
-    from freshet.errors import FreshetError
+    """Decides pass or reject against the floor and the champion; returns the decision.
 
-    with open(evaluation.path) as handle:
-        result = Evaluation.from_json(handle.read())
+    The champion is scored again on this run's test split (`dataset`), so candidate and
+    champion are compared on the same rows.
+    """
+    from freshet.components.evaluate.core import Evaluation
+    from freshet.components.gate.core import GatePolicy, judge
+    from freshet.errors import FreshetError
+    from freshet.registry import open_registry
+
     try:
-        champion, version = champion_accuracy(registry_uri, model_name)
-        decision = decide(
-            result.accuracy, GatePolicy(min_accuracy, max_regression), champion, version
-        )
+        with open(evaluation.path) as handle:
+            result = Evaluation.from_json(handle.read())
+        policy = GatePolicy.parse(result.task, gate_metric, gate_threshold, max_regression)
+        decision = judge(result, dataset.path, open_registry(registry_uri), model_name, policy)
     except FreshetError as exc:
         raise SystemExit(f"gate: {exc}") from None
     with open(report.path, "w") as handle:
         handle.write(decision.to_json())
     report.metadata.update({"decision": decision.decision, "reasons": decision.reasons})
-    print(f"gate: {decision.decision}: " + "; ".join(decision.reasons))
+    print(f"gate: {decision.decision}: " + " ".join(decision.reasons))
     return decision.decision
 
 

@@ -1,4 +1,4 @@
-"""Register: add a gated model to the registry and make it the champion."""
+"""Register: add a gated contract model to the registry and make it the champion."""
 
 from __future__ import annotations
 
@@ -21,14 +21,21 @@ def register(
     Args:
         registry_uri: The registry: a local directory or a gs:// URI.
         model_name: Registered model name.
-        model_dir: A directory written by the train step.
-        evaluation: The model's test metrics, stored with the version.
+        model_dir: A contract model directory (`model.onnx` + `signature.json`).
+        evaluation: The model's test metrics; its scalar metrics are stored with the version.
         data_version: The data the model was trained on.
         run_id: The run that produced the model.
 
     Returns:
         The champion version.
+
+    Raises:
+        BadInput: `model_dir` does not hold a valid contract model.
+        RegistryError: The registry cannot be read or written.
     """
+    from freshet.contract import check_model_dir
+
+    check_model_dir(model_dir)
     return open_registry(registry_uri).register(
         model_name,
         model_dir,
@@ -36,11 +43,3 @@ def register(
         run_id=run_id,
         metrics=evaluation.scalars(),
     )
-
-
-def champion_accuracy(registry_uri: str, model_name: str) -> tuple[float | None, int | None]:
-    """The champion's accuracy and version number, or (None, None) when there is none."""
-    champion = open_registry(registry_uri).champion(model_name)
-    if champion is None:
-        return None, None
-    return champion.metrics.get("accuracy"), champion.version

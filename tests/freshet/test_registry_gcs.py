@@ -44,8 +44,11 @@ def test_register_numbers_versions_and_moves_champion(
     assert [v.version for v in registry.versions("m")] == [1, 2]
     digest = model_digest(a)
     assert v1.path == f"gs://{bucket}/ml/registry/m/models/{digest}"
-    assert f"ml/registry/m/models/{digest}/model.pt" in objects(gcs_client, bucket)
-    blob = gcs_client.bucket(bucket).blob(f"ml/registry/m/models/{digest}/model.pt")
+    assert [o for o in objects(gcs_client, bucket) if "/models/" in o and digest in o] == [
+        f"ml/registry/m/models/{digest}/{name}"
+        for name in ("model.onnx", "signature.json", "training.json")
+    ]
+    blob = gcs_client.bucket(bucket).blob(f"ml/registry/m/models/{digest}/model.onnx")
     assert blob.download_as_bytes() == b"A"
     alias = gcs_client.bucket(bucket).blob("ml/registry/m/aliases/champion.json")
     assert json.loads(alias.download_as_bytes()) == {"version": 2}
@@ -135,3 +138,42 @@ def test_concurrent_registrations_get_distinct_numbers(
     stored = registry.versions("m")
     assert sorted(v.model_digest for v in stored) == sorted(model_digest(m) for m in models)
     assert registry.champion("m") in stored
+
+
+def test_model_files_round_trip_a_contract_model(
+    gcs_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    from freshet.components.evaluate.core import score
+    from tests.fakes.contract_models import mixed_frame, train_linear, write_dataset
+
+    data = write_dataset(tmp_path / "data", mixed_frame(200), "classification")
+    train_linear(data, tmp_path / "model")
+    (tmp_path / "model" / "model.pt").write_bytes(b"not part of the contract")
+    registry = GcsRegistry(f"gs://{bucket}/reg", gcs_client)
+    version = registry.register("m", tmp_path / "model", metrics={"accuracy": 0.8})
+
+    with registry.model_files(version) as files:
+        assert sorted(p.name for p in files.iterdir()) == ["model.onnx", "signature.json"]
+        assert model_digest(files) == version.model_digest
+        assert score(files, data) == score(tmp_path / "model", data)
+    assert not files.exists()  # the download is removed after
+
+
+def test_model_files_that_are_gone_is_a_registry_error(
+    gcs_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    registry = GcsRegistry(f"gs://{bucket}/reg", gcs_client)
+    version = registry.register("m", make_model(tmp_path / "a", "A"))
+    for blob in gcs_client.list_blobs(bucket, prefix="reg/m/models/"):
+        blob.delete()
+    with (
+        pytest.raises(RegistryError, match="The files of 'm' version 1 are missing from 'gs://"),
+        registry.model_files(version),
+    ):
+        pass
+    local = version.model_copy(update={"path": str(tmp_path)})
+    with (
+        pytest.raises(RegistryError, match="points at '.*', which is not in Cloud Storage"),
+        registry.model_files(local),
+    ):
+        pass
