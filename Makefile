@@ -48,6 +48,7 @@ images: ## build the components and trainer images (needs a Docker engine; cloud
 
 bench: $(STAMP) ## every benchmark against its baseline, side by side (prints ratios; ~12 min)
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/trigger.py
 	$(BIN)/python bench/train.py

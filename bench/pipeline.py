@@ -22,15 +22,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from freshet.components.evaluate.core import evaluate
+from freshet.components.evaluate.core import score
 from freshet.components.fetch.core import FetchConfig, fetch
-from freshet.components.gate.core import GatePolicy, decide
+from freshet.components.gate.core import judge
+from freshet.components.gate.policy import GatePolicy
 from freshet.components.package.core import package
-from freshet.components.register.core import champion_accuracy, register
+from freshet.components.register.core import register
 from freshet.components.train.config import TrainConfig
 from freshet.components.train.core import train
 from freshet.components.verify.core import VerifyConfig, verify
 from freshet.config import load_settings
+from freshet.registry import open_registry
 from freshet.runners import RunRequest, submit
 
 
@@ -38,15 +40,16 @@ def direct(data: str, work: Path) -> float:
     started = time.perf_counter()
     schema = fetch(FetchConfig(uri=data), work / "dataset")
     train(work / "dataset", work / "model", TrainConfig())
-    result = evaluate(work / "dataset", work / "model")
-    champion, version = champion_accuracy(str(work / "registry"), "classifier")
-    if decide(result.accuracy, GatePolicy(), champion, version).passed:
+    result = score(work / "model", work / "dataset")
+    registry = open_registry(str(work / "registry"))
+    policy = GatePolicy.parse(result.task)
+    if judge(result, work / "dataset", registry, "model", policy).passed:
         package(work / "model", work / "dataset", work / "bundle")
         report = verify(work / "bundle", VerifyConfig(), run_id="bench")
         assert report.passed, report
         register(
             str(work / "registry"),
-            "classifier",
+            "model",
             work / "model",
             result,
             schema.data_version,
