@@ -1,0 +1,1 @@
+"""The train_gbt step: gradient-boosted trees (scikit-learn), exported to the ONNX contract."""
