@@ -11,6 +11,7 @@ from typing import Any
 from kfp import dsl
 
 from freshet.config import Settings
+from freshet.preflight import declare
 from freshet.pipelines.steps import (
     DATA_PARAMETERS,
     SHIP_PARAMETERS,
@@ -45,6 +46,7 @@ def build(settings: Settings, name: str = NAME, defaults: dict[str, Any] | None 
                 **{key: p[key] for key, _, _ in GBT_PARAMETERS},
             )
         )
+        declare(trained, "freshet.components.train_gbt.preflight:check")
         shipped = steps.ship(
             fetched.outputs["dataset"],
             trained.outputs["model"],

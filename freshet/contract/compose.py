@@ -98,5 +98,8 @@ def attach_head(preprocessing: Any, head: Any, head_input: str) -> Any:
         prefix2="head_",
     )
     _unprefix(model.graph, model.graph.output, "head_")
+    # Converters name graphs with random ids; a fixed name keeps model.onnx byte-stable.
+    model.graph.name = "freshet_model"
+    model.graph.doc_string = ""
     checker.check_model(model)
     return model
