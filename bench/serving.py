@@ -1,10 +1,12 @@
 """Serving: the ONNX bundle under `freshet serve` vs the same model in PyTorch inside FastAPI.
 
-In one run, on one trained model (the pipeline's default architecture), it starts two
-servers as separate processes on loopback:
-  1. `freshet serve BUNDLE` (onnxruntime; what the serving image runs);
+In one run, on one model (the built-in MLP's default architecture, 2 x 128 units, trained
+briefly here on the digits sample; its imputation and scaling are part of the module), it
+starts two servers as separate processes on loopback:
+  1. `freshet serve BUNDLE` (onnxruntime; what the serving image runs): the module exported
+     to ONNX as a contract model, packaged by the package step;
   2. the baseline: the same FastAPI app, request parsing and response, but the model is the
-     PyTorch `Predictor` (torch imported, one intra-op thread like onnxruntime).
+     PyTorch module itself (torch imported, one intra-op thread like onnxruntime).
 It measures, alternating between them for several rounds: seconds from process start to the
 first correct answer, p50/p99 latency and requests/s of sequential single-instance
 requests and of batches of 64, and resident memory; then prints the table and the ratios.
@@ -34,43 +36,136 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 
 
-def serve_torch(bundle: str, model_dir: str) -> None:
+HIDDEN_UNITS, HIDDEN_LAYERS = 128, 2  # TrainConfig's defaults
+
+
+def mlp_module(work: Path) -> Any:
+    """The digits MLP with its preprocessing (median imputation, standardisation) and softmax.
+
+    Trained for a few epochs on the train split of `work/dataset`; the weights are saved in
+    `work/mlp.pt` for the baseline.
+    """
+    import pandas as pd
+    import torch
+
+    from freshet.components.fetch.core import DatasetSchema
+
+    schema = DatasetSchema.load(work / "dataset")
+    train = pd.read_parquet(work / "dataset" / "train.parquet")
+    x = torch.tensor(train[schema.features].to_numpy(dtype=np.float32))
+    y = torch.tensor([schema.labels.index(str(v)) for v in train[schema.label_column]])
+    module = _classifier()(len(schema.features), len(schema.labels))
+    module.fit_preprocessing(x)
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(module.network.parameters(), lr=1e-3)
+    for _ in range(5):
+        for batch in torch.randperm(len(x)).split(64):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(module.logits(x[batch]), y[batch])
+            loss.backward()
+            optimizer.step()
+    torch.save(module.state_dict(), work / "mlp.pt")
+    return module.eval()
+
+
+def _classifier() -> Any:
+    """The module class (defined in a function: torch is imported only when it is needed)."""
+    import torch
+    from torch import nn
+
+    class Classifier(nn.Module):
+        median: torch.Tensor
+        mean: torch.Tensor
+        scale: torch.Tensor
+
+        def __init__(self, n_features: int, n_classes: int) -> None:
+            super().__init__()
+            layers: list[nn.Module] = []
+            width = n_features
+            for _ in range(HIDDEN_LAYERS):
+                layers += [nn.Linear(width, HIDDEN_UNITS), nn.ReLU()]
+                width = HIDDEN_UNITS
+            self.network = nn.Sequential(*layers, nn.Linear(width, n_classes))
+            for name in ("median", "mean", "scale"):
+                self.register_buffer(name, torch.zeros(n_features))
+
+        def fit_preprocessing(self, x: torch.Tensor) -> None:
+            self.median = x.nanmedian(dim=0).values
+            filled = torch.where(x.isnan(), self.median, x)
+            self.mean = filled.mean(dim=0)
+            std = filled.std(dim=0, unbiased=False)
+            self.scale = torch.where(std > 0, std, torch.ones_like(std))
+
+        def logits(self, x: torch.Tensor) -> torch.Tensor:
+            filled = torch.where(x.isnan(), self.median, x)
+            return self.network((filled - self.mean) / self.scale)  # type: ignore[no-any-return]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.logits(x), dim=1)
+
+    return Classifier
+
+
+def serve_torch(bundle: str, work: str) -> None:
     """The baseline server (run in its own process): PyTorch behind the same FastAPI app."""
     import torch
     import uvicorn
 
-    from freshet.components.train.model import Predictor
     from freshet.serving.app import ServingSettings, create_app
     from freshet.serving.signature import load_signature
 
     torch.set_num_threads(1)
+    signature = load_signature(bundle)
+    module = _classifier()(len(signature.features), len(signature.labels))
+    module.load_state_dict(torch.load(Path(work) / "mlp.pt", weights_only=True))
+    module.eval()
 
     class TorchModel:
         def __init__(self) -> None:
-            self.signature = load_signature(bundle)
-            self.predictor = Predictor.load(model_dir)
+            self.signature = signature
 
-        def predict_proba(self, features: np.ndarray) -> np.ndarray:
-            return self.predictor.predict_proba(features)
+        def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+            with torch.no_grad():
+                result: np.ndarray = module(torch.from_numpy(feeds["numeric"])).numpy()
+            return result
 
     settings = ServingSettings()
-    app = create_app(TorchModel(), settings)  # type: ignore[arg-type]
+    app = create_app(TorchModel(), settings)
     uvicorn.run(
         app, host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
     )
 
 
-def build(work: Path) -> tuple[Path, Path]:
-    """Fetches the digits sample, trains the default architecture briefly, packages it."""
-    from freshet.components.fetch.core import FetchConfig, fetch
+def build(work: Path) -> Path:
+    """Fetches the digits sample, trains the MLP briefly, exports and packages it."""
+    import warnings
+
+    import torch
+
+    from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch
     from freshet.components.package.core import package
-    from freshet.components.train.config import TrainConfig
-    from freshet.components.train.core import train
+    from freshet.contract import write_model
 
     fetch(FetchConfig(uri="sample://digits"), work / "dataset")
-    train(work / "dataset", work / "model", TrainConfig(epochs=5))
+    schema = DatasetSchema.load(work / "dataset")
+    module = mlp_module(work)
+    example = torch.zeros(2, len(schema.features))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            module,
+            (example,),
+            str(work / "exported.onnx"),
+            dynamo=False,
+            input_names=["numeric"],
+            output_names=["probabilities"],
+            dynamic_axes={"numeric": {0: "batch"}, "probabilities": {0: "batch"}},
+            opset_version=17,
+        )
+    signature = schema.signature(framework=f"pytorch {torch.__version__}", producer="bench.serving")
+    write_model(work / "model", (work / "exported.onnx").read_bytes(), signature)
     package(work / "model", work / "dataset", work / "bundle")
-    return work / "bundle", work / "model"
+    return work / "bundle"
 
 
 def free_port() -> int:
@@ -93,9 +188,7 @@ class Server:
         self.name = name
         self.command = command
 
-    def start(
-        self, instance: list[float], label: str
-    ) -> tuple[subprocess.Popen[bytes], str, float]:
+    def start(self, instance: list[Any], label: str) -> tuple[subprocess.Popen[bytes], str, float]:
         port = free_port()
         env = {**os.environ, "AIP_HTTP_PORT": str(port)}
         started = time.perf_counter()
@@ -142,22 +235,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--serve-torch", nargs=2, metavar=("BUNDLE", "MODEL"), help=argparse.SUPPRESS
+        "--serve-torch", nargs=2, metavar=("BUNDLE", "WORK"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.serve_torch:
         serve_torch(*args.serve_torch)
         return
     from freshet.components.verify.server import default_command
-    from freshet.serving.signature import load_golden
+    from freshet.serving.signature import load_golden, load_signature
 
     with tempfile.TemporaryDirectory() as tmp:
-        bundle, model = build(Path(tmp))
+        bundle = build(Path(tmp))
+        names = load_signature(bundle).feature_names
         golden = load_golden(bundle).examples
-        singles = [json.dumps({"instances": [e.instance]}).encode() for e in golden]
+        rows = [e.row(names) for e in golden]
+        singles = [json.dumps({"instances": [row]}).encode() for row in rows]
         batches = [
-            json.dumps({"instances": [e.instance for e in golden[i : i + 64]]}).encode()
-            for i in range(0, len(golden) - 63, 8)
+            json.dumps({"instances": rows[i : i + 64]}).encode()
+            for i in range(0, len(rows) - 63, 8)
         ]
         servers = [
             Server(
@@ -165,13 +260,13 @@ def main() -> None:
             ),  # as in the image
             Server(
                 "baseline: PyTorch in FastAPI",
-                [sys.executable, __file__, "--serve-torch", str(bundle), str(model)],
+                [sys.executable, __file__, "--serve-torch", str(bundle), tmp],
             ),
         ]
         results: dict[str, dict[str, list[float]]] = {s.name: {} for s in servers}
         for round_ in range(args.rounds):
             for server in servers:
-                process, url, startup = server.start(golden[0].instance, golden[0].label)
+                process, url, startup = server.start(rows[0], str(golden[0].label))
                 try:
                     one = load(url, singles, args.requests)
                     many = load(url, batches, max(1, args.requests // 5))

@@ -16,7 +16,7 @@ def package(
     build_bucket: str,
     bundle: Output[Model],
 ) -> str:
-    """Exports the model to a serving bundle; builds the image when configured.
+    """Packages the contract model into a serving bundle; builds the image when configured.
 
     Returns the image reference (`repository@sha256:...`) or "bundle only".
     """
@@ -41,6 +41,8 @@ def package(
     bundle.metadata.update(
         {
             "framework": "onnx",
+            "task": info.task,
+            "producer": info.producer,
             "data_version": info.data_version,
             "model_digest": info.model_digest,
             "git_commit": info.git_commit or "",

@@ -71,7 +71,9 @@ def build_context(bundle_dir: Path, root: Path) -> bytes:
         for folder in SOURCE_DIRS:
             _add(tar, root / folder, folder)
             for path in sorted((root / folder).rglob("*")):
-                if "__pycache__" in path.parts or path.suffix == ".pyc":
+                # freshet/components and freshet/pipelines are links to the repo's top-level
+                # folders: the serving image installs freshet without them.
+                if "__pycache__" in path.parts or path.suffix == ".pyc" or path.is_symlink():
                     continue
                 _add(tar, path, str(path.relative_to(root)))
         _add(tar, bundle_dir, "bundle")

@@ -5,7 +5,8 @@ module, the serving app, onnxruntime, uvicorn's protocol classes) in a child int
 mapping every module it imported to the distribution that installed the file: a new import
 anywhere on that path lands in the image without anyone editing a list. Versions come from
 the environment that exported and checked the model, so the image runs the very versions the
-golden answers were checked against. torch is never among them.
+golden answers were checked against. torch, scikit-learn, skl2onnx, onnx, pandas and pyarrow
+are never among them: the serving path runs the graph on onnxruntime alone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SERVING_ROOTS = (
     "typer",
     "uvicorn",
 )
-FORBIDDEN = ("torch",)
+FORBIDDEN = ("torch", "scikit-learn", "skl2onnx", "onnx", "pandas", "pyarrow")
 
 # Runs in a child interpreter: imports what `freshet serve` imports before it listens, then
 # prints the distributions that own the files of every module imported on the way.
@@ -147,5 +148,8 @@ def requirements_txt(
     if roots is None:
         roots = tuple(sorted({*SERVING_ROOTS, *imported_distributions(probe)}))
     lines = [f"{name}=={version}" for name, version in closure(roots).items()]
-    header = "# Serving dependencies of freshet (no torch), pinned from the build environment.\n"
+    header = (
+        "# Serving dependencies of freshet (no torch, scikit-learn or pandas), pinned from "
+        "the build environment.\n"
+    )
     return header + "\n".join(lines) + "\n"

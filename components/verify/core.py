@@ -3,12 +3,15 @@
 Checks, in order (a server that never becomes healthy fails the first and skips the rest):
 
 1. `healthy`: the health route answers 200 before the startup timeout, the process alive.
-2. `golden`: the golden examples, as one batch of lists, get the PyTorch labels and
-   probabilities within the tolerance.
-3. `golden_objects`: a few golden examples as objects keyed by feature name, same answers.
-4. `malformed`: malformed requests each get a 4xx (never a 5xx, never a crash).
-5. `alive`: the server is still running after all of that.
-6. `latency`: p99 over N sequential single-instance requests within the SLO.
+2. `golden`: the golden rows, raw, as batches of lists in signature order, get the answers
+   recorded at packaging: classification the same labels and probabilities within the
+   tolerance; regression values within the tolerance relative to max(1, |expected|).
+3. `golden_objects`: a few golden rows as objects keyed by feature name, same answers.
+4. `unseen_category` (models with categorical features): a category never seen in training,
+   and an instance of nulls only, each get 200 with a well-formed prediction.
+5. `malformed`: malformed requests each get a 4xx (never a 5xx, never a crash).
+6. `alive`: the server is still running after all of that.
+7. `latency`: p99 over N sequential single-instance requests within the SLO.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from freshet.components.verify.answers import Check, compare, read_predictions, well_formed
 from freshet.components.verify.malformed import malformed_requests
 from freshet.components.verify.server import (
     ServerProcess,
@@ -37,9 +41,12 @@ from freshet.serving.signature import (
     GoldenSet,
     Signature,
     check_bundle_dir,
+    check_golden_set,
     load_golden,
     load_signature,
 )
+
+UNSEEN_CATEGORY = "freshet-verify-never-seen-category"
 
 
 class VerificationFailed(FreshetError):
@@ -71,14 +78,6 @@ class VerifyConfig:
         for name in ("health_route", "predict_route"):
             if not getattr(self, name).startswith("/"):
                 raise BadInput(f"{name} must start with '/': {getattr(self, name)!r}.")
-
-
-class Check(BaseModel):
-    """One check and what it found."""
-
-    name: str
-    passed: bool
-    detail: str
 
 
 class Latency(BaseModel):
@@ -171,69 +170,54 @@ def post(client: httpx.Client, route: str, payload: Any) -> httpx.Response | str
         return f"predict request failed: {type(exc).__name__} {exc}".strip()
 
 
-def read_predictions(response: httpx.Response | str, labels: list[str]) -> list[Any] | str:
-    """`[(label, [probability per label])]` from a predict response, or what is wrong with it."""
-    if isinstance(response, str):
-        return response
-    if response.status_code != 200:
-        return f"predict answered {response.status_code}: {response.text[:200]}"
-    try:
-        return [
-            (str(p["label"]), [float(p["probabilities"][label]) for label in labels])
-            for p in response.json()["predictions"]
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        return f"malformed response ({exc!r})"
-
-
-def compare(
-    got: list[Any] | str, examples: list[Any], labels: list[str], tolerance: float, name: str
-) -> Check:
-    """Checks predictions against golden examples: same labels, probabilities within tolerance."""
-    if isinstance(got, str):
-        return Check(name=name, passed=False, detail=got)
-    if len(got) != len(examples):
-        return Check(
-            name=name, passed=False, detail=f"{len(got)} predictions for {len(examples)} instances"
-        )
-    pairs = list(zip(got, examples, strict=True))
-    wrong = [i for i, ((label, _), e) in enumerate(pairs) if label != e.label]
-    diff = max(
-        abs(p - e.probabilities[label])
-        for (_, probs), e in pairs
-        for p, label in zip(probs, labels, strict=True)
-    )
-    detail = (
-        f"{len(examples) - len(wrong)}/{len(examples)} labels match, max probability "
-        f"difference {diff:.1e} (tolerance {tolerance:.0e})"
-    )
-    if wrong:
-        first = wrong[0]
-        detail += f"; example {first}: got {got[first][0]!r}, expected {examples[first].label!r}"
-    return Check(name=name, passed=not wrong and diff <= tolerance, detail=detail)
-
-
 def check_golden(
     client: httpx.Client, config: VerifyConfig, signature: Signature, golden: GoldenSet
 ) -> list[Check]:
-    """The golden examples as batches of lists, then a few as objects keyed by feature name."""
-    examples, labels = golden.examples, signature.labels
+    """The golden rows as batches of lists, then a few as objects keyed by feature name."""
+    examples, names = golden.examples, signature.feature_names
     got: list[Any] = []
     problem = None
     for start in range(0, len(examples), config.max_instances):
         part = examples[start : start + config.max_instances]
-        payload = {"instances": [e.instance for e in part]}
-        answer = read_predictions(post(client, config.predict_route, payload), labels)
+        payload = {"instances": [e.row(names) for e in part]}
+        answer = read_predictions(post(client, config.predict_route, payload), signature)
         if isinstance(answer, str):
             problem = answer
             break
         got += answer
-    checks = [compare(problem or got, examples, labels, config.tolerance, "golden")]
+    checks = [compare(problem or got, examples, signature, config.tolerance, "golden")]
     few = examples[:5]
-    objects = [dict(zip(signature.feature_names, e.instance, strict=True)) for e in few]
-    answer = read_predictions(post(client, config.predict_route, {"instances": objects}), labels)
-    checks.append(compare(answer, few, labels, config.tolerance, "golden_objects"))
+    objects = {"instances": [e.instance for e in few]}
+    answer = read_predictions(post(client, config.predict_route, objects), signature)
+    checks.append(compare(answer, few, signature, config.tolerance, "golden_objects"))
     return checks
+
+
+def check_unseen_category(
+    client: httpx.Client, config: VerifyConfig, signature: Signature, golden: GoldenSet
+) -> Check:
+    """A never-seen category and an all-null instance must each get a well-formed answer."""
+    unseen = dict(golden.examples[0].instance)
+    for name in signature.categorical_features:
+        unseen[name] = UNSEEN_CATEGORY
+    cases = {
+        "a never-seen category": unseen,
+        "an instance of nulls": dict.fromkeys(signature.feature_names),
+    }
+    for case, instance in cases.items():
+        payload = {"instances": [instance]}
+        answer = read_predictions(post(client, config.predict_route, payload), signature)
+        problem = answer if isinstance(answer, str) else ""
+        if not problem and len(answer) != 1:
+            problem = f"{len(answer)} predictions for 1 instance"
+        problem = problem or well_formed(answer[0], signature)
+        if problem:
+            return Check(name="unseen_category", passed=False, detail=f"{case}: {problem}")
+    return Check(
+        name="unseen_category",
+        passed=True,
+        detail=f"{' and '.join(cases)} got well-formed predictions",
+    )
 
 
 def check_malformed(client: httpx.Client, config: VerifyConfig, signature: Signature) -> Check:
@@ -256,17 +240,18 @@ def check_malformed(client: httpx.Client, config: VerifyConfig, signature: Signa
 
 
 def measure_latency(
-    client: httpx.Client, config: VerifyConfig, golden: GoldenSet
+    client: httpx.Client, config: VerifyConfig, signature: Signature, golden: GoldenSet
 ) -> tuple[Check, Latency]:
     """Sequential single-instance requests cycling through the golden inputs."""
     import numpy as np
 
-    examples = golden.examples
+    names = signature.feature_names
+    bodies = [json.dumps({"instances": [e.row(names)]}).encode() for e in golden.examples]
     times = []
     errors = 0
     started = time.perf_counter()
     for i in range(config.latency_requests):
-        body = json.dumps({"instances": [examples[i % len(examples)].instance]}).encode()
+        body = bodies[i % len(bodies)]
         t0 = time.perf_counter()
         try:
             response = client.post(
@@ -320,6 +305,7 @@ def verify(
     path = check_bundle_dir(bundle_dir).resolve()
     signature = load_signature(path)
     golden = load_golden(path)
+    check_golden_set(golden, signature, str(path))
     command = [*(config.command or default_command(path)), str(path)]
     started_at = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
@@ -338,6 +324,8 @@ def verify(
             golden_checks = check_golden(client, config, signature, golden)
             report["first_answer_s"] = round(time.perf_counter() - server.started_at, 3)
             checks += golden_checks
+            if signature.categorical_features:
+                checks.append(check_unseen_category(client, config, signature, golden))
             checks.append(check_malformed(client, config, signature))
             code = server.poll()
             checks.append(
@@ -348,7 +336,9 @@ def verify(
                 )
             )
             if code is None:
-                latency_check, report["latency"] = measure_latency(client, config, golden)
+                latency_check, report["latency"] = measure_latency(
+                    client, config, signature, golden
+                )
                 checks.append(latency_check)
     gone = server.pgid is None or not group_alive(server.pgid)
     checks.append(Check(name="teardown", passed=gone, detail=server.teardown))

@@ -1,4 +1,4 @@
-"""The serving side: bundle signature, request parsing, the FastAPI app and `freshet serve`.
+"""The serving side: bundle files, request parsing, the FastAPI app and `freshet serve`.
 
-Nothing here may import torch: the serving image does not have it.
+Nothing here may import torch, scikit-learn, pandas or onnx: the serving image has none.
 """

@@ -10,18 +10,33 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import math
+from typing import Any, Protocol
 
+import numpy as np
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 
-from freshet.serving.model import ServedModel
-from freshet.serving.parse import MAX_BODY_BYTES, MAX_INSTANCES, RequestProblem, parse_instances
+from freshet.contract.signature import Signature
+from freshet.serving.parse import MAX_BODY_BYTES, MAX_INSTANCES, RequestParser, RequestProblem
 
 log = logging.getLogger("freshet.serving")
+
+
+class Served(Protocol):
+    """What the app serves: `freshet.contract.runtime.ContractModel` (or a baseline in bench)."""
+
+    @property
+    def signature(self) -> Signature:
+        """The model's contract."""
+        ...
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Probabilities (rows x labels) or values (rows,) for graph inputs."""
+        ...
 
 
 class ServingSettings(BaseSettings):
@@ -66,15 +81,30 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def predictions(signature: Signature, output: np.ndarray) -> list[dict[str, Any]]:
+    """The response's predictions for a model output.
+
+    Classification: `{"label", "probabilities": {label: p}}`; regression: `{"value": x}`
+    (null where the model gave no finite number).
+    """
+    if signature.task == "regression":
+        return [{"value": v if math.isfinite(v) else None} for v in output.tolist()]
+    labels = signature.labels
+    return [
+        {"label": labels[int(i)], "probabilities": dict(zip(labels, row, strict=True))}
+        for i, row in zip(output.argmax(axis=1).tolist(), output.tolist(), strict=True)
+    ]
+
+
 def create_app(
-    model: ServedModel,
+    model: Served,
     settings: ServingSettings | None = None,
     max_instances: int = MAX_INSTANCES,
 ) -> FastAPI:
     """Builds the app around a loaded model.
 
     Args:
-        model: The loaded bundle.
+        model: The loaded bundle (`freshet.serving.model.load_bundle`).
         settings: Routes (defaults: `/health`, `/predict`).
         max_instances: The largest batch accepted (larger ones get 413).
 
@@ -83,7 +113,7 @@ def create_app(
     """
     routes = settings or ServingSettings()
     app = FastAPI(title="freshet serving", docs_url=None, redoc_url=None, openapi_url=None)
-    labels = model.signature.labels
+    parser = RequestParser(model.signature, max_instances)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> Response:
@@ -100,15 +130,15 @@ def create_app(
     @app.post(routes.predict_route)
     async def predict(request: Request) -> Response:
         try:
-            features = parse_instances(await _read_body(request), model.signature, max_instances)
+            feeds, _ = parser.parse(await _read_body(request))
         except RequestProblem as problem:
             return _error(problem.status, problem.message)
-        probabilities = model.predict_proba(features)
-        best = probabilities.argmax(axis=1)
-        predictions = [
-            {"label": labels[int(i)], "probabilities": dict(zip(labels, row.tolist(), strict=True))}
-            for i, row in zip(best, probabilities, strict=True)
-        ]
-        return _json(200, {"predictions": predictions})
+        try:
+            output = model.run(feeds)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            log.exception("the model failed on a request")
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            return _error(500, f"The model failed on this request: {detail}")
+        return _json(200, {"predictions": predictions(model.signature, output)})
 
     return app

@@ -50,10 +50,10 @@ def serve_command(
     import uvicorn
 
     from freshet.serving.app import create_app
-    from freshet.serving.model import ServedModel
+    from freshet.serving.model import load_bundle
 
     settings = load_serving_settings()
-    model = ServedModel.load(bundle_dir)
+    model = load_bundle(bundle_dir)
     listen = port or settings.http_port
     logging.getLogger("freshet.serving").info(
         "serving %s on http://%s:%s (health %s, predict %s)",

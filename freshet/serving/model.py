@@ -1,97 +1,106 @@
-"""The served model: one onnxruntime session over a bundle's `model.onnx` (no torch)."""
+"""Loading a bundle for serving: one onnxruntime session over the contract model (no torch).
+
+The graph is checked against the signature through the session itself, so serving needs
+neither the `onnx` package nor pandas: `freshet.contract.runtime.ContractModel` runs it,
+the same class that evaluation and packaging run.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from freshet.contract.runtime import ContractModel
+from freshet.contract.signature import CATEGORICAL_INPUT, NUMERIC_INPUT, Signature
 from freshet.errors import BadInput
-from freshet.serving.signature import MODEL_FILE, Signature, check_bundle_dir, load_signature
+from freshet.serving.signature import MODEL_FILE, check_bundle_dir, load_signature
+
+_TYPES = {NUMERIC_INPUT: "tensor(float)", CATEGORICAL_INPUT: "tensor(string)"}
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """One answer: the most probable label and every label's probability."""
+def _width(shape: Any) -> int | None:
+    if not isinstance(shape, list) or len(shape) < 2:
+        return None
+    last = shape[-1]
+    return last if isinstance(last, int) else None
 
-    label: str
-    probabilities: dict[str, float]
 
+def check_session(session: Any, signature: Signature, where: str) -> None:
+    """Checks a loaded graph's inputs and outputs against the signature.
 
-class ServedModel:
-    """A loaded bundle: validates shapes against the signature and runs the graph."""
+    Args:
+        session: An `onnxruntime.InferenceSession`.
+        signature: What the graph must take and give.
+        where: The model's location, for the sentence.
 
-    def __init__(self, signature: Signature, session: Any) -> None:
-        self.signature = signature
-        self.session = session
-
-    @classmethod
-    def load(cls, bundle_dir: str | Path, threads: int = 1) -> ServedModel:
-        """Loads and checks a bundle directory.
-
-        Args:
-            bundle_dir: A directory written by the package step.
-            threads: onnxruntime intra-op threads (1 is fastest for small batches).
-
-        Returns:
-            The model, ready to answer.
-
-        Raises:
-            BadInput: The directory is not a bundle, a file is malformed, or the ONNX graph
-                does not match the signature.
-        """
-        path = check_bundle_dir(bundle_dir)
-        return cls.load_file(path / MODEL_FILE, load_signature(path), threads)
-
-    @classmethod
-    def load_file(cls, model_path: Path, signature: Signature, threads: int = 1) -> ServedModel:
-        """Loads an ONNX file and checks it against a signature (see `load`)."""
-        import onnxruntime as ort  # type: ignore[import-untyped]
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            detail = str(exc).splitlines()[0][:200]
-            raise BadInput(f"The model '{model_path}' cannot be loaded: {detail}") from None
-        inputs = {i.name: i for i in session.get_inputs()}
-        outputs = {o.name: o for o in session.get_outputs()}
-        if signature.input_name not in inputs or signature.output_name not in outputs:
+    Raises:
+        BadInput: One sentence naming the first mismatch.
+    """
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    wanted = signature.input_names
+    if sorted(inputs) != sorted(wanted):
+        raise BadInput(
+            f"The model '{where}' takes inputs {sorted(inputs)}, but its signature needs {wanted}."
+        )
+    widths = {
+        NUMERIC_INPUT: len(signature.numeric_features),
+        CATEGORICAL_INPUT: len(signature.categorical_features),
+    }
+    for name in wanted:
+        if inputs[name].type != _TYPES[name]:
             raise BadInput(
-                f"The model '{model_path}' has inputs {sorted(inputs)} and outputs "
-                f"{sorted(outputs)}, not '{signature.input_name}' -> "
-                f"'{signature.output_name}' as its signature says."
+                f"The model '{where}' input '{name}' is {inputs[name].type}, not {_TYPES[name]}."
             )
-        width = inputs[signature.input_name].shape[-1]
-        if isinstance(width, int) and width != len(signature.features):
+        got = _width(inputs[name].shape)
+        if got is not None and got != widths[name]:
             raise BadInput(
-                f"The model '{model_path}' takes {width} features but its signature "
-                f"lists {len(signature.features)}."
+                f"The model '{where}' input '{name}' takes {got} columns; the signature "
+                f"lists {widths[name]}."
             )
-        return cls(signature, session)
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Class probabilities for a float32 matrix of raw features (rows x features)."""
-        sig = self.signature
-        result: np.ndarray = self.session.run([sig.output_name], {sig.input_name: features})[0]
-        return result
-
-    def predict(self, features: np.ndarray) -> list[Prediction]:
-        """Labels and probabilities for a float32 matrix of raw features."""
-        labels = self.signature.labels
-        probabilities = self.predict_proba(features)
-        best = probabilities.argmax(axis=1)
-        return [
-            Prediction(
-                label=labels[int(i)],
-                probabilities=dict(zip(labels, map(float, row), strict=True)),
+    if signature.output_name not in outputs:
+        raise BadInput(
+            f"The model '{where}' has outputs {sorted(outputs)}, not '{signature.output_name}' "
+            "as its signature says."
+        )
+    if signature.task == "classification":
+        got = _width(outputs[signature.output_name].shape)
+        if got is not None and got != len(signature.labels):
+            raise BadInput(
+                f"The model '{where}' gives {got} probabilities per row; the signature lists "
+                f"{len(signature.labels)} labels."
             )
-            for i, row in zip(best, probabilities, strict=True)
-        ]
+
+
+def load_bundle(bundle_dir: str | Path, threads: int = 1) -> ContractModel:
+    """Loads and checks a serving bundle.
+
+    Args:
+        bundle_dir: A directory written by the package step (or any contract model).
+        threads: onnxruntime intra-op threads (1 is fastest for small batches).
+
+    Returns:
+        The model, ready to answer.
+
+    Raises:
+        BadInput: The directory is not a bundle, a file is malformed, or the graph does not
+            match the signature.
+    """
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    path = check_bundle_dir(bundle_dir)
+    signature = load_signature(path)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    model_path = path / MODEL_FILE
+    try:
+        session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        detail = str(exc).splitlines()[0][:200]
+        raise BadInput(f"The model '{model_path}' cannot be loaded: {detail}") from None
+    check_session(session, signature, str(model_path))
+    return ContractModel(signature, session, model_path)

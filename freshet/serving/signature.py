@@ -1,25 +1,47 @@
-"""What a serving bundle holds besides the model: its signature and its golden examples.
+"""What a serving bundle holds besides the model: its golden examples and build record.
 
 A bundle directory::
 
-    model.onnx         raw features in, class probabilities out (scaling and softmax inside)
-    signature.json     `Signature`: input and output tensor names, feature names, label names
-    golden.json        `GoldenSet`: held-out inputs with the outputs the PyTorch model gave
-    requirements.txt   pinned serving dependencies (no torch)
+    model.onnx         the contract model: raw features in, predictions out
+    signature.json     `freshet.contract.Signature`: task, features and their kinds, labels
+    golden.json        `GoldenSet`: held-out raw rows with the answers the model gave
+    requirements.txt   pinned serving dependencies (no torch, scikit-learn or pandas)
     build.json         build metadata (data version, model digest, git commit, image)
 
-This module is imported by the serving app, so it must never import torch.
+`model.onnx` and `signature.json` are the Model artifact's own files, copied unchanged: the
+bundle's signature is the model contract's `Signature`, re-exported here. This module is
+imported by the serving app, so it must never import torch, pandas or onnx.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from freshet.contract.signature import Feature, Signature, load_signature
 from freshet.errors import BadInput
+
+__all__ = [
+    "BUILD_FILE",
+    "BUNDLE_FILES",
+    "GOLDEN_FILE",
+    "MODEL_FILE",
+    "REQUIREMENTS_FILE",
+    "SIGNATURE_FILE",
+    "Feature",
+    "GoldenExample",
+    "GoldenSet",
+    "RawValue",
+    "Signature",
+    "check_bundle_dir",
+    "check_golden_set",
+    "load_golden",
+    "load_signature",
+]
 
 MODEL_FILE = "model.onnx"
 SIGNATURE_FILE = "signature.json"
@@ -28,73 +50,69 @@ REQUIREMENTS_FILE = "requirements.txt"
 BUILD_FILE = "build.json"
 BUNDLE_FILES = (MODEL_FILE, SIGNATURE_FILE, GOLDEN_FILE, REQUIREMENTS_FILE, BUILD_FILE)
 
-
-class Feature(BaseModel):
-    """One input feature, in model column order."""
-
-    name: str
-    dtype: Literal["float32"] = "float32"
-
-
-class Signature(BaseModel):
-    """The contract of `model.onnx`: what goes in, what comes out."""
-
-    format_version: int = 1
-    input_name: str = "features"
-    output_name: str = "probabilities"
-    features: list[Feature] = Field(min_length=1)
-    labels: list[str] = Field(min_length=2)
-    label_column: str = "label"
-
-    @model_validator(mode="after")
-    def _unique(self) -> Signature:
-        names = self.feature_names
-        if len(set(names)) != len(names):
-            raise ValueError("feature names must be unique")
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError("label names must be unique")
-        return self
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Feature names in column order."""
-        return [f.name for f in self.features]
+# A raw feature value as JSON carries it: null for missing. bool comes first so that pydantic
+# keeps true/false as booleans rather than reading them as the numbers 1 and 0.
+RawValue = bool | int | float | str | None
 
 
 class GoldenExample(BaseModel):
-    """One held-out input with the reference model's answer."""
+    """One held-out raw row with the model's answer.
 
-    instance: list[float]
-    label: str
-    probabilities: dict[str, float]
+    Classification examples carry `label` and `probabilities`; regression examples `value`.
+    """
+
+    instance: dict[str, RawValue]
+    label: str | None = None
+    probabilities: dict[str, float] | None = None
+    value: float | None = None
+
+    def row(self, names: list[str]) -> list[RawValue]:
+        """The instance as a list in `names` order (the list form of a request)."""
+        return [self.instance[name] for name in names]
 
 
 class GoldenSet(BaseModel):
-    """The known questions verification asks, with the answers PyTorch gave."""
+    """The known questions verification asks, with the answers the model gave at packaging."""
 
+    format_version: Literal[2] = 2
+    task: Literal["classification", "regression"]
     source: str = ""
     examples: list[GoldenExample] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _answers_fit_the_task(self) -> GoldenSet:
+        for index, example in enumerate(self.examples):
+            if self.task == "classification":
+                if example.label is None or example.probabilities is None:
+                    raise ValueError(f"example {index} has no label and probabilities")
+            elif example.value is None or not math.isfinite(example.value):
+                raise ValueError(f"example {index} has no finite value")
+        return self
 
-def _load(model: type[BaseModel], path: Path) -> BaseModel:
-    if not path.is_file():
-        raise BadInput(f"The serving bundle has no '{path.name}': '{path}' is missing.")
-    try:
-        return model.model_validate(json.loads(path.read_text()))
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BadInput(f"The bundle file '{path}' is not valid: {first}.") from None
 
-
-def load_signature(bundle_dir: str | Path) -> Signature:
-    """Reads and validates `signature.json` of a bundle.
+def check_golden_set(golden: GoldenSet, signature: Signature, where: str) -> None:
+    """Checks that golden examples fit a signature (task, feature names, labels).
 
     Raises:
-        BadInput: The file is missing or malformed (the sentence names the path).
+        BadInput: One sentence naming the first mismatch and `where`.
     """
-    result = _load(Signature, Path(bundle_dir) / SIGNATURE_FILE)
-    assert isinstance(result, Signature)
-    return result
+    if golden.task != signature.task:
+        raise BadInput(
+            f"The golden examples '{where}' are for {golden.task}, the model does {signature.task}."
+        )
+    names = signature.feature_names
+    labels = set(signature.labels)
+    for index, example in enumerate(golden.examples):
+        if set(example.instance) != set(names):
+            missing = sorted(set(names) - set(example.instance))
+            extra = sorted(set(example.instance) - set(names))
+            what = f"lacks feature '{missing[0]}'" if missing else f"has unknown '{extra[0]}'"
+            raise BadInput(f"Golden example {index} in '{where}' {what}.")
+        if example.probabilities is not None and set(example.probabilities) != labels:
+            raise BadInput(
+                f"Golden example {index} in '{where}' has probabilities for "
+                f"{sorted(example.probabilities)}, not for the labels {signature.labels}."
+            )
 
 
 def load_golden(bundle_dir: str | Path) -> GoldenSet:
@@ -103,9 +121,18 @@ def load_golden(bundle_dir: str | Path) -> GoldenSet:
     Raises:
         BadInput: The file is missing or malformed (the sentence names the path).
     """
-    result = _load(GoldenSet, Path(bundle_dir) / GOLDEN_FILE)
-    assert isinstance(result, GoldenSet)
-    return result
+    path = Path(bundle_dir) / GOLDEN_FILE
+    if not path.is_file():
+        raise BadInput(f"The serving bundle has no '{path.name}': '{path}' is missing.")
+    try:
+        return GoldenSet.model_validate(json.loads(path.read_text()))
+    except (ValueError, ValidationError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, ValidationError) and exc.errors():
+            error = exc.errors()[0]
+            place = ".".join(str(p) for p in error.get("loc", ()))
+            detail = f"{place}: {error['msg']}" if place else str(error["msg"])
+        raise BadInput(f"The bundle file '{path}' is not valid: {detail}.") from None
 
 
 def check_bundle_dir(bundle_dir: str | Path) -> Path:

@@ -5,6 +5,8 @@ Modes (each a way real serving containers fail):
     slow        the real app, with 80 ms added to every prediction
     error500    the real app, but every refused request becomes a 500
     orphan      the real app, after spawning a helper process that ignores SIGTERM
+    unseen      the real app around a model that fails on a category its golden rows lack
+                (as a graph whose encoder refuses unknown categories would)
 """
 
 from __future__ import annotations
@@ -29,16 +31,38 @@ def unhealthy_app() -> FastAPI:
     return app
 
 
-def real_app(bundle: str) -> FastAPI:
-    from freshet.serving.app import ServingSettings, create_app
-    from freshet.serving.model import ServedModel
+class FailsOnUnseen:
+    """A served model that raises on a categorical value absent from the golden rows."""
 
-    return create_app(ServedModel.load(bundle), ServingSettings())
+    def __init__(self, bundle: str) -> None:
+        from freshet.serving.model import load_bundle
+        from freshet.serving.signature import load_golden
+
+        self.model = load_bundle(bundle)
+        self.signature = self.model.signature
+        names = self.signature.categorical_features
+        self.seen = {(n, str(e.instance[n])) for e in load_golden(bundle).examples for n in names}
+
+    def run(self, feeds: dict[str, Any]) -> Any:
+        names = self.signature.categorical_features
+        for row in feeds.get("categorical", []):
+            for name, value in zip(names, row, strict=True):
+                if value and (name, value) not in self.seen:
+                    raise ValueError(f"unknown category {value!r} in {name!r}")
+        return self.model.run(feeds)
+
+
+def real_app(bundle: str, unseen_fails: bool = False) -> FastAPI:
+    from freshet.serving.app import ServingSettings, create_app
+    from freshet.serving.model import load_bundle
+
+    model = FailsOnUnseen(bundle) if unseen_fails else load_bundle(bundle)
+    return create_app(model, ServingSettings())
 
 
 def main() -> None:
     mode, bundle = sys.argv[1], sys.argv[2]
-    app = unhealthy_app() if mode == "unhealthy" else real_app(bundle)
+    app = unhealthy_app() if mode == "unhealthy" else real_app(bundle, mode == "unseen")
     if mode == "slow":
 
         @app.middleware("http")

@@ -60,7 +60,22 @@ def test_builds_and_pushes_the_serving_image(
                  "bundle/requirements.txt", "bundle/signature.json"):  # fmt: skip
         assert name in context, name
     assert not any("__pycache__" in name or name.startswith("tests/") for name in context)
-    assert b"torch" not in context["bundle/requirements.txt"].replace(b"(no torch)", b"")
+    pinned = context["bundle/requirements.txt"].decode().splitlines()
+    assert not [line for line in pinned if line.split("==")[0] in ("torch", "pandas")]
+
+
+def test_the_context_leaves_out_the_linked_components_and_pipelines(bundle: Path) -> None:
+    import io
+    import tarfile
+
+    from freshet.components.package.image import build_context, source_root
+
+    root = source_root()
+    assert (root / "freshet" / "components").is_symlink()
+    with tarfile.open(fileobj=io.BytesIO(build_context(bundle, root)), mode="r:gz") as tar:
+        names = tar.getnames()
+    assert "freshet/serving/parse.py" in names and "bundle/golden.json" in names
+    assert not [n for n in names if n.startswith(("freshet/components", "freshet/pipelines"))]
 
 
 def test_the_dockerfile_copies_only_what_the_context_holds() -> None:

@@ -49,6 +49,12 @@ def _broken(bundle: Path, tmp_path: Path, name: str, content: bytes) -> Path:
     return out
 
 
+def _signature(features: list[dict[str, str]]) -> bytes:
+    return json.dumps(
+        {"task": "classification", "features": features, "labels": [str(i) for i in range(10)]}
+    ).encode()
+
+
 @pytest.mark.parametrize(
     ("case", "words"),
     [
@@ -57,7 +63,9 @@ def _broken(bundle: Path, tmp_path: Path, name: str, content: bytes) -> Path:
         ("empty", "it has no model.onnx"),
         ("corrupt model", "cannot be loaded"),
         ("bad signature", "signature.json' is not valid"),
-        ("wrong width", "takes 64 features but its signature lists 2"),
+        ("wrong width", "input 'numeric' takes 64 columns; the signature lists 2"),
+        ("missing input", "but its signature needs ['numeric', 'categorical']"),
+        ("old signature", "format_version: Input should be 2"),
     ],
 )
 def test_bad_bundles_exit_2_with_one_sentence(
@@ -73,7 +81,21 @@ def test_bad_bundles_exit_2_with_one_sentence(
             bundle,
             tmp_path,
             "signature.json",
-            json.dumps({"features": [{"name": "a"}, {"name": "b"}], "labels": ["x", "y"]}).encode(),
+            _signature([{"name": "a"}, {"name": "b"}]),
+        ),
+        "missing input": lambda: _broken(
+            bundle,
+            tmp_path,
+            "signature.json",
+            _signature([{"name": "a"}, {"name": "b", "kind": "categorical"}]),
+        ),
+        "old signature": lambda: _broken(
+            bundle,
+            tmp_path,
+            "signature.json",
+            json.dumps(
+                {"format_version": 1, "features": [{"name": "a"}], "labels": ["x", "y"]}
+            ).encode(),
         ),
     }[case]()
     result = runner.invoke(app, ["serve", str(target)])
@@ -98,13 +120,24 @@ def test_bad_serving_environment_exits_2(env: dict[str, str], words: str, bundle
     assert "Traceback" not in result.output
 
 
-def test_serving_imports_no_torch() -> None:
+def test_serving_imports_no_training_libraries(mixed_bundle: Path) -> None:
+    """Loading a bundle and answering a request of raw rows needs none of them."""
     import subprocess
     import sys
 
-    code = (
-        "import sys; from freshet.serving import app, command, model, parse, signature; "
-        "from freshet.cli import app as cli; print('torch' in sys.modules)"
-    )
+    code = f"""
+import sys
+from freshet.cli import app as cli
+from freshet.serving import app, command, model, parse, signature
+served = model.load_bundle({str(mixed_bundle)!r})
+feeds, _ = parse.RequestParser(served.signature).parse(
+    b'{{"instances": [[null, 40, true, "pro", null], [50.5, null, null, "new", "north"]]}}'
+)
+print(app.predictions(served.signature, served.run(feeds))[1]["label"])
+heavy = ("torch", "sklearn", "pandas", "pyarrow", "skl2onnx", "onnx")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    label, imported = done.stdout.strip().splitlines()
+    assert label in ("no", "yes")
+    assert imported == "[]"
