@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.bundles import bundle, no_leftover_servers, trained  # noqa: F401
+from tests.fakes.bundles import (  # noqa: F401
+    bundle,
+    mixed_bundle,
+    mixed_trained,
+    no_leftover_servers,
+    regression_bundle,
+    regression_trained,
+    trained,
+)
 from tests.fakes.gcs import storage_client, storage_emulator
 
 

@@ -10,7 +10,6 @@ evaluated. See `freshet.serving.signature` for the bundle layout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
@@ -27,6 +26,7 @@ from freshet.components.package.requirements import requirements_txt, start_prob
 from freshet.contract import check_model_dir
 from freshet.errors import FreshetError
 from freshet.git import head_commit
+from freshet.registry import model_digest
 from freshet.serving.signature import (
     BUILD_FILE,
     GOLDEN_FILE,
@@ -106,14 +106,6 @@ class PackageConfig:
 def git_commit(start: Path | None = None) -> str | None:
     """The commit of the source tree this code runs from, or None outside a git checkout."""
     return head_commit(start or Path(__file__).resolve().parent)
-
-
-def contract_digest(model_dir: str | Path) -> str:
-    """Content hash of a contract model's `model.onnx` and `signature.json`."""
-    digest = hashlib.sha256()
-    for name in (MODEL_FILE, SIGNATURE_FILE):
-        digest.update(name.encode() + b"\0" + (Path(model_dir) / name).read_bytes())
-    return f"sha256-{digest.hexdigest()[:16]}"
 
 
 def raw_value(value: Any, where: str) -> RawValue:
@@ -290,7 +282,7 @@ def package(
                 framework=signature.framework,
                 producer=signature.producer,
                 data_version=signature.data_version or schema.data_version,
-                model_digest=contract_digest(model_dir),
+                model_digest=model_digest(model_dir),
                 git_commit=config.git_commit or git_commit(),
                 built_at=datetime.now(UTC).isoformat(),
                 golden_examples=len(golden.examples),

@@ -14,7 +14,6 @@ from freshet.components.fetch.core import DatasetSchema
 from freshet.components.package.core import (
     PackageConfig,
     PackageError,
-    contract_digest,
     package,
     raw_value,
     serving_diff,
@@ -27,6 +26,7 @@ from freshet.components.package.requirements import (
 )
 from freshet.contract.runtime import ContractModel
 from freshet.errors import BadInput, FreshetError
+from freshet.registry import model_digest
 from freshet.serving.signature import BUNDLE_FILES, load_golden, load_signature
 
 TRAINING_ONLY = {"torch", "scikit-learn", "skl2onnx", "onnx", "pandas", "pyarrow", "kfp"}
@@ -104,7 +104,7 @@ def test_build_metadata(bundle: Path, trained: tuple[Path, Path]) -> None:
     dataset, model = trained
     build = json.loads((bundle / "build.json").read_text())
     assert build["data_version"] == DatasetSchema.load(dataset).data_version == "digits-v1"
-    assert build["model_digest"] == contract_digest(model)
+    assert build["model_digest"] == model_digest(model)
     assert (build["task"], build["framework"], build["producer"]) == (
         "classification",
         "scikit-learn",
