@@ -20,8 +20,15 @@ def train(
     checkpoint_every_steps: int = 0,
     compile_model: bool = False,
     data_loading: str = "auto",
+    model_factory: str = "",
+    model_params: str = "{}",
 ) -> None:
-    """Trains the classifier; a retried attempt resumes from its checkpoint.
+    """Trains a torch model and writes the model contract; a retry resumes its checkpoint.
+
+    `model_factory` is "" (the built-in MLP) or "package.module:function", importable in the
+    image or from the working directory, called as `function(n_inputs, n_outputs, params)`
+    with `params` = `hidden_units`, `hidden_layers`, `seed`, `task` and the keys of the
+    `model_params` JSON object.
 
     The checkpoint goes under `checkpoint_root` (e.g. `gs://bucket/checkpoints`, the same
     for every attempt of the task) when given, else inside the `model` output. A SIGTERM
@@ -42,20 +49,35 @@ def train(
         checkpoint_every_steps=checkpoint_every_steps,
         compile_model=compile_model,
         data_loading=data_loading,
+        model_factory=model_factory,
+        model_params=model_params,
     )
     try:
         result = run(dataset.path, model.path, config, checkpoint_root=checkpoint_root)
     except FreshetError as exc:
         raise SystemExit(f"train: {exc}") from None
+    import torch
+
+    from freshet.components.train.core import PRODUCER
+
+    # `validation_metric` and `validation_score` are the names every freshet trainer uses.
+    regression = result.task == "regression"
+    metric = "rmse" if regression else "accuracy"
+    score = result.val_rmse if regression else result.val_accuracy
     model.metadata.update(
         {
-            "framework": "pytorch",
+            "task": result.task,
+            "framework": f"pytorch {torch.__version__}",
+            "producer": PRODUCER,
+            "model_factory": result.model_factory,
             "device": result.device,
             "data_loading": result.data_loading,
             "epochs_run": result.epochs_run,
             "resumed_from_step": result.resumed_from_step,
             "samples_per_second": result.samples_per_second,
-            "val_accuracy": result.val_accuracy,
+            f"val_{metric}": score,
+            "validation_metric": metric,
+            "validation_score": score,
             "best_val_loss": result.best_val_loss,
             "checkpoint_uri": result.checkpoint_uri,
             "data_version": dataset.metadata.get("data_version", ""),

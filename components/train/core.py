@@ -1,4 +1,11 @@
-"""Train: a PyTorch MLP classifier, seeded, resumable from its last checkpoint.
+"""Train: any PyTorch module on a table, seeded, resumable, written as the model contract.
+
+The module comes from a model factory (`TrainConfig.model_factory`: the built-in MLP, or the
+user's `package.module:function`), sees the preprocessed matrix (`data`), and learns a
+classification (cross-entropy over the schema's labels) or a regression (mean squared error
+on the standardised target). What is written is the model contract (`freshet.contract`):
+`model.onnx` (preprocessing and network in one graph, checked against torch on validation
+rows) and `signature.json`, plus the train step's own `model.pt` and `training.json`.
 
 The loop keeps the device busy: data that fits is held on the device and batched by index
 (see `freshet.components.train.data`), larger data streams through a DataLoader; on CUDA the forward
@@ -16,53 +23,60 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
-import threading
+import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from freshet.components.fetch.core import DatasetSchema
-from freshet.components.train import checkpoint, data
-from freshet.components.train.config import TrainConfig, TrainingInterrupted, TrainResult
-from freshet.components.train.model import ModelSpec, build_mlp
+from freshet.components.train import checkpoint, data, machine
+from freshet.components.train.config import (
+    TrainConfig,
+    TrainingInterrupted,
+    TrainResult,
+    factory_name,
+    parse_model_params,
+)
 from freshet.errors import BadInput
+
+if TYPE_CHECKING:
+    from freshet.contract.signature import Signature
 
 CHECKPOINT_DIR = "checkpoint"
 # Settings that change how fast training runs but not what it computes: a retry may change
 # them (another machine, another worker count) and still resume the same checkpoint.
 NOT_FINGERPRINTED = ("device", "compile_model", "checkpoint_every_steps", "loader_workers")
-
-
-def pick_device(requested: str) -> Any:
-    """Chooses CUDA when present (or asked for), else the CPU."""
-    import torch
-
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BadInput("device is 'cuda' but this machine has no CUDA device.")
-    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
+PRODUCER = "freshet.train"
 
 
 def fingerprint(config: TrainConfig, schema: DatasetSchema, mode: str) -> str:
     """What a checkpoint must match to be resumed: the computation, not how fast it runs."""
     keyed = {k: v for k, v in asdict(config).items() if k not in NOT_FINGERPRINTED}
     keyed["data_loading"] = mode
+    keyed["model_factory"] = factory_name(config.model_factory)
+    keyed["model_params"] = parse_model_params(config.model_params, config.model_factory)
     text = json.dumps(
         {
             "config": keyed,
             "data": schema.data_version,
-            "features": schema.features,
+            "task": schema.task,
+            "features": [f.model_dump() for f in schema.signature_features()],
             "labels": schema.labels,
             "rows": schema.rows,
         },
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def contract_signature(schema: DatasetSchema) -> Signature:
+    """The signature of the model trained on a dataset."""
+    import torch
+
+    return schema.signature(framework=f"pytorch {torch.__version__}", producer=PRODUCER)
 
 
 def checkpoint_location(model_dir: Path, checkpoint_root: str, key: str) -> str:
@@ -76,42 +90,18 @@ def checkpoint_location(model_dir: Path, checkpoint_root: str, key: str) -> str:
     return f"{checkpoint_root.rstrip('/')}/{key[:16]}"
 
 
-@contextmanager
-def _sigterm_flag() -> Iterator[threading.Event]:
-    """Turns SIGTERM (the Spot preemption notice) into a flag the loop checks."""
-    flag = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.signal(signal.SIGTERM, lambda *_: flag.set())
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _loss(out: Any, y: Any, task: str) -> Any:
+    from torch.nn import functional
+
+    if task == "regression":
+        return functional.mse_loss(out.float().reshape(-1), y)
+    return functional.cross_entropy(out, y)
 
 
-@contextmanager
-def _numerics(device: Any) -> Iterator[None]:
-    """Deterministic kernels on the CPU; TF32 matmuls on CUDA. Restores the global settings."""
-    import torch
-
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    precision = torch.get_float32_matmul_precision()
-    cudnn_tf32 = torch.backends.cudnn.allow_tf32
-    try:
-        if device.type == "cpu":
-            torch.use_deterministic_algorithms(True)
-        else:
-            torch.set_float32_matmul_precision("high")
-            torch.backends.cudnn.allow_tf32 = True
-        yield
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_float32_matmul_precision(precision)
-        torch.backends.cudnn.allow_tf32 = cudnn_tf32
-
-
-def _evaluate(network: Any, batches: Iterator[data.Batch], autocast: Any) -> tuple[float, float]:
+def _evaluate(
+    network: Any, batches: Iterator[data.Batch], autocast: Any, targets: data.Targets
+) -> tuple[float, float]:
+    """Mean validation loss, and accuracy (classification) or RMSE in the label's units."""
     import torch
     from torch.nn import functional
 
@@ -120,15 +110,21 @@ def _evaluate(network: Any, batches: Iterator[data.Batch], autocast: Any) -> tup
     with torch.no_grad():
         for x, y in batches:
             with autocast:
-                logits = network(x)
-            logits = logits.float()
-            loss_sum += float(functional.cross_entropy(logits, y, reduction="sum"))
-            correct += int((logits.argmax(dim=1) == y).sum())
+                out = network(x)
+            out = out.float()
+            if targets.task == "regression":
+                loss_sum += float(functional.mse_loss(out.reshape(-1), y, reduction="sum"))
+            else:
+                loss_sum += float(functional.cross_entropy(out, y, reduction="sum"))
+                correct += int((out.argmax(dim=1) == y).sum())
             rows += int(y.shape[0])
     network.train()
     if rows == 0:
         raise BadInput("The validation split is empty; training needs at least one row.")
-    return loss_sum / rows, correct / rows
+    loss = loss_sum / rows
+    if targets.task == "regression":
+        return loss, math.sqrt(loss) * targets.std
+    return loss, correct / rows
 
 
 def _initial_state() -> dict[str, Any]:
@@ -152,12 +148,16 @@ def train(
     checkpoint_root: str = "",
     storage_client: Any = None,
 ) -> TrainResult:
-    """Trains the classifier and writes `model.pt`, `model.json` and `training.json`.
+    """Trains the model and writes the contract (`model.onnx`, `signature.json`).
+
+    Besides the contract, `model.pt` (the best epoch's weights) and `training.json` (the
+    result) are written. Settings, the factory and the export are checked before training
+    starts; nothing is written when one of them is bad.
 
     Args:
         dataset_dir: A directory written by the fetch step.
         model_dir: Output directory (the KFP Model artifact path).
-        config: Model size and optimisation settings.
+        config: The model factory, its size and optimisation settings.
         checkpoint_root: Directory or `gs://` prefix kept across retries; the checkpoint goes
             under `model_dir` when empty. A checkpoint found there from an earlier attempt
             with the same configuration and data is resumed.
@@ -168,62 +168,80 @@ def train(
         What training did.
 
     Raises:
-        BadInput: A setting or the dataset cannot train.
+        BadInput: A setting, the model factory, the dataset or the export cannot train.
         TrainingInterrupted: SIGTERM arrived; a checkpoint was saved first.
     """
     import torch
 
+    from freshet.components.train.export import (
+        check_against_torch,
+        contract_model,
+        export_head,
+        probe,
+    )
+    from freshet.components.train.factory import build_network, resolve_factory
+    from freshet.contract.files import write_model
+
     config.check()
+    resolve_factory(config.model_factory)
     out = Path(model_dir)
     dataset_path = Path(dataset_dir)
-    device = pick_device(config.device)
+    device = machine.pick_device(config.device)
     schema = DatasetSchema.load(dataset_path)
+    signature = contract_signature(schema)
     mode = data.choose_mode(config.data_loading, dataset_path, schema, device)
     key = fingerprint(config, schema, mode)
     store = checkpoint.open_store(checkpoint_location(out, checkpoint_root, key), storage_client)
-    with _numerics(device):
-        source = data.open_source(dataset_path, schema, mode, device, config.loader_workers)
-        spec = ModelSpec(
-            features=schema.features,
-            labels=schema.labels,
-            label_column=schema.label_column,
-            mean=[float(v) for v in source.standardizer.mean],
-            scale=[float(v) for v in source.standardizer.scale],
-            hidden_units=config.hidden_units,
-            hidden_layers=config.hidden_layers,
-            data_version=schema.data_version,
+    with machine.numerics(device):
+        source = data.open_source(
+            dataset_path, schema, signature, mode, device, config.loader_workers
         )
+        n_inputs = source.preprocessor.width
+        n_outputs = len(signature.labels) if signature.task == "classification" else 1
+        torch.manual_seed(config.seed)
+        network = build_network(
+            config.model_factory, n_inputs, n_outputs, config.params(signature.task)
+        )
+        probe(network, n_inputs, n_outputs, signature.task, config.model_factory)
         writer = checkpoint.CheckpointWriter(store)
         try:
-            result, weights = _fit(source, spec, config, device, key, writer)
+            result, weights = _fit(source, network.to(device), config, device, key, writer)
         finally:
             writer.close()
     result.checkpoint_seconds = writer.blocking_seconds
     result.checkpoint_write_seconds = writer.write_seconds
     result.checkpoints = writer.saves
     result.checkpoint_uri = store.uri
+    result.model_factory = factory_name(config.model_factory)
+    result.n_inputs = n_inputs
+    targets = source.targets
+    exporting = time.perf_counter()
+    head = export_head(network, n_inputs, signature.task, config.model_factory, targets)
+    model = contract_model(head, source.preprocessor)
+    sample = data.validation_sample(dataset_path, schema)
+    result.export_max_diff = check_against_torch(
+        model, signature, network, source.preprocessor, targets, sample, config.model_factory
+    )
+    result.export_seconds = time.perf_counter() - exporting
     out.mkdir(parents=True, exist_ok=True)
     torch.save(weights, out / "model.pt")
-    (out / "model.json").write_text(spec.to_json())
     (out / "training.json").write_text(json.dumps(asdict(result), indent=2))
+    write_model(out, model, signature)
     return result
 
 
 def _fit(
     source: data.InMemory | data.Streamed,
-    spec: ModelSpec,
+    network: Any,
     config: TrainConfig,
     device: Any,
     key: str,
     writer: checkpoint.CheckpointWriter,
 ) -> tuple[TrainResult, dict[str, Any]]:
+    """The loop; ends with the best epoch's weights loaded into `network`."""
     import torch
-    from torch.nn import functional
 
-    torch.manual_seed(config.seed)
-    network = build_mlp(
-        len(spec.features), len(spec.labels), config.hidden_units, config.hidden_layers
-    ).to(device)
+    task = source.targets.task
     optimizer = torch.optim.Adam(
         network.parameters(),
         lr=config.learning_rate,
@@ -272,7 +290,7 @@ def _fit(
     samples = 0
     started, started_cpu = time.perf_counter(), time.process_time()
     network.train()
-    with _sigterm_flag() as stop:
+    with machine.sigterm_flag() as stop:
         while state["epoch"] < config.epochs:
             if state["epoch_rng"] is None:
                 state["epoch_rng"] = generator.get_state()
@@ -281,9 +299,9 @@ def _fit(
             plan = source.draw(generator)
             for x, y in source.batches(plan, state["step"], config.batch_size):
                 with autocast:
-                    loss = functional.cross_entropy(forward(x), y)
+                    loss = _loss(forward(x), y, task)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
+                loss.backward()
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
@@ -304,14 +322,16 @@ def _fit(
     elapsed_cpu = time.process_time() - started_cpu
 
     network.load_state_dict(state["best_state"])
-    _, val_accuracy = _evaluate(network, source.validation(), autocast)
+    _, metric = _evaluate(network, source.validation(), autocast, source.targets)
     result = TrainResult(
+        task=task,
         device=device.type,
         data_loading=source.mode,
         epochs_run=len(state["history"]),
         best_epoch=int(state["best_epoch"]),
         best_val_loss=float(state["best_val_loss"]),
-        val_accuracy=val_accuracy,
+        val_accuracy=metric if task == "classification" else None,
+        val_rmse=metric if task == "regression" else None,
         resumed_from_step=resumed_from,
         steps=int(state["global_step"]),
         samples_per_second=samples / elapsed if elapsed > 0 else 0.0,
@@ -334,10 +354,9 @@ def _end_epoch(
     config: TrainConfig,
 ) -> None:
     """Validates, keeps the best weights, and decides on early stopping."""
-    val_loss, val_accuracy = _evaluate(network, source.validation(), autocast)
-    state["history"].append(
-        {"epoch": state["epoch"], "val_loss": val_loss, "val_accuracy": val_accuracy}
-    )
+    val_loss, metric = _evaluate(network, source.validation(), autocast, source.targets)
+    name = "val_rmse" if source.targets.task == "regression" else "val_accuracy"
+    state["history"].append({"epoch": state["epoch"], "val_loss": val_loss, name: metric})
     if val_loss < state["best_val_loss"]:
         state.update(
             best_val_loss=val_loss,

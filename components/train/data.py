@@ -1,11 +1,18 @@
 """Training data on its way to the model: held on the device, or streamed from Parquet.
 
-Data that fits in memory is standardised once and held as tensors on the device; batches are
+Features go through `freshet.contract.preprocess.TablePreprocessor` (imputation, scaling,
+one-hot encoding), fitted on the train split only: the whole split when it is held in
+memory; when it streams, the first `FIT_ROWS` rows (read in batches; fetch shuffles rows
+before splitting, so they are a fair sample). The same fitted preprocessing is exported into
+the model's graph, so serving sees what training saw. Regression targets are standardised
+with the mean and standard deviation of the whole train split's label column.
+
+Data that fits in memory is preprocessed once and held as tensors on the device; batches are
 drawn by index from a seeded permutation, with no per-sample work. Larger data streams through
-a DataLoader with workers and pinned memory: one item is one Parquet row group (read by a
-worker, standardised, shuffled with its own seed), and the loop slices batches from it on the
-device. Both orders depend only on the seed and the epoch (not on the number of workers), so a
-resumed run sees the same batches as an uninterrupted one.
+a DataLoader with workers and pinned memory: one item is one Parquet row group (read and
+preprocessed by a worker, shuffled with its own seed), and the loop slices batches from it on
+the device. Both orders depend only on the seed and the epoch (not on the number of workers),
+so a resumed run sees the same batches as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -25,25 +32,17 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
+    from freshet.contract.preprocess import TablePreprocessor
+    from freshet.contract.signature import Signature
+
 MODES = ("auto", "memory", "stream")
 HOST_MEMORY_SHARE = 0.25  # pandas, numpy and tensor copies coexist while loading
 GPU_MEMORY_SHARE = 0.5
 EVAL_ROWS = 65_536
+FIT_ROWS = 1_000_000  # rows of the train split the preprocessing is fitted on, streaming
+CHECK_ROWS = 1_000  # validation rows the exported graph is compared with torch on
 
 Batch = tuple["torch.Tensor", "torch.Tensor"]
-
-
-@dataclass(frozen=True)
-class Standardizer:
-    """Per-feature mean and scale of the training split."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Standardises a float32 feature matrix."""
-        result: np.ndarray = (x - self.mean) / self.scale
-        return result
 
 
 def label_codes(values: Any, labels: list[str], where: str) -> np.ndarray:
@@ -63,45 +62,106 @@ def label_codes(values: Any, labels: list[str], where: str) -> np.ndarray:
     return codes
 
 
-def frame_arrays(frame: pd.DataFrame, schema: DatasetSchema, where: str) -> tuple[Any, Any]:
-    """Feature matrix (float32) and class indices (int64) of a table."""
+def label_values(values: Any, label_column: str, where: str) -> np.ndarray:
+    """A regression label column as float64.
+
+    Raises:
+        DataError: A value is missing or not a number.
+    """
     import numpy as np
+    import pandas as pd
 
-    x = frame[schema.features].to_numpy(dtype=np.float32)
-    y = label_codes(frame[schema.label_column].to_numpy(), schema.labels, where)
-    return x, y
+    raw = pd.Series(values)
+    numbers: np.ndarray = pd.to_numeric(raw, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        example = raw.tolist()[int(np.argmax(bad))]
+        if pd.isna(example):
+            raise DataError(
+                f"{where} has a missing value in the label column '{label_column}'; "
+                "a regression label must be a number."
+            )
+        raise DataError(
+            f"{where} has the value {example!r} in the label column '{label_column}'; "
+            "a regression label must be a finite number."
+        )
+    return numbers
 
 
-def _combine(stats: tuple[float, Any, Any], x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Chan's parallel update of (count, mean, M2) with a chunk, in float64."""
-    import numpy as np
+@dataclass(frozen=True)
+class Targets:
+    """How label values become training targets: class indices, or the standardised value."""
 
-    n_a, mean_a, m2_a = stats
-    chunk = x.astype(np.float64)
-    n_b = float(len(chunk))
-    mean_b = chunk.mean(axis=0)
-    m2_b = ((chunk - mean_b) ** 2).sum(axis=0)
-    n = n_a + n_b
-    delta = mean_b - mean_a
-    return n, mean_a + delta * n_b / n, m2_a + m2_b + delta**2 * n_a * n_b / n
+    task: str
+    label_column: str
+    labels: list[str]
+    mean: float = 0.0
+    std: float = 1.0
+
+    @classmethod
+    def fit(cls, schema: DatasetSchema, label_chunks: Iterable[Any]) -> Targets:
+        """Targets of a schema; regression mean and std (population) over the label chunks."""
+        import numpy as np
+
+        if schema.task != "regression":
+            return cls(schema.task, schema.label_column, list(schema.labels))
+        n, mean, m2 = 0.0, 0.0, 0.0
+        for chunk in label_chunks:
+            y = label_values(chunk, schema.label_column, "The train split")
+            if not len(y):
+                continue
+            n_b, mean_b = float(len(y)), float(y.mean())
+            m2_b = float(((y - mean_b) ** 2).sum())
+            delta, total = mean_b - mean, n + n_b
+            mean, m2 = mean + delta * n_b / total, m2 + m2_b + delta**2 * n * n_b / total
+            n = total
+        std = float(np.sqrt(m2 / max(n, 1.0)))
+        return cls(schema.task, schema.label_column, [], mean, std if std > 1e-12 else 1.0)
+
+    def encode(self, values: Any, where: str) -> np.ndarray:
+        """Class indices (int64) or standardised values (float32) of raw label values."""
+        import numpy as np
+
+        if self.task != "regression":
+            return label_codes(values, self.labels, where)
+        y = label_values(values, self.label_column, where)
+        result: np.ndarray = ((y - self.mean) / self.std).astype(np.float32)
+        return result
 
 
-def standardizer(chunks: Iterator[np.ndarray]) -> Standardizer:
-    """Fits the standardisation over feature chunks in one pass (population std)."""
-    import numpy as np
+def frame_arrays(
+    frame: pd.DataFrame, preprocessor: TablePreprocessor, targets: Targets, where: str
+) -> tuple[Any, Any]:
+    """Preprocessed feature matrix (float32) and targets of a raw table."""
+    x = preprocessor.transform(frame)
+    return x, targets.encode(frame[targets.label_column].to_numpy(), where)
 
-    stats: tuple[float, Any, Any] = (0.0, 0.0, 0.0)
-    for chunk in chunks:
-        if len(chunk):
-            stats = _combine(stats, chunk)
-    n, mean, m2 = stats
-    std = np.sqrt(np.asarray(m2) / max(n, 1.0))
-    scale = np.where(std > 1e-12, std, 1.0).astype(np.float32)
-    return Standardizer(np.asarray(mean, dtype=np.float32), scale)
+
+def _columns(schema: DatasetSchema) -> list[str]:
+    return [*schema.features, schema.label_column]
+
+
+def validation_sample(dataset_dir: Path, schema: DatasetSchema, rows: int = CHECK_ROWS) -> Any:
+    """The first `rows` raw rows of the validation split (features and label)."""
+    import pyarrow.parquet as pq
+
+    batches = pq.ParquetFile(dataset_dir / "validation.parquet").iter_batches(
+        batch_size=rows, columns=_columns(schema)
+    )
+    first = next(batches, None)
+    if first is None:
+        raise BadInput("The validation split is empty; training needs at least one row.")
+    return first.to_pandas()
 
 
 def choose_mode(requested: str, dataset_dir: Path, schema: DatasetSchema, device: Any) -> str:
-    """Resolves `auto` to `memory` when the splits fit comfortably, else `stream`."""
+    """Resolves `auto` to `memory` when the splits fit comfortably, else `stream`.
+
+    The estimate counts, per cell, the raw column (8 bytes) and the preprocessed float32
+    matrix (4 bytes); one-hot encoding widens the matrix, which the memory shares leave room for.
+    """
     import pyarrow.parquet as pq
     import torch
 
@@ -113,7 +173,7 @@ def choose_mode(requested: str, dataset_dir: Path, schema: DatasetSchema, device
         pq.ParquetFile(dataset_dir / f"{split}.parquet").metadata.num_rows
         for split in ("train", "validation")
     )
-    need = rows * (4 * len(schema.features) + 8)
+    need = rows * (12 * len(schema.features) + 16)
     host = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     fits = need <= HOST_MEMORY_SHARE * host
     if device.type == "cuda":
@@ -121,26 +181,35 @@ def choose_mode(requested: str, dataset_dir: Path, schema: DatasetSchema, device
     return "memory" if fits else "stream"
 
 
+def _fit_preprocessor(frame: pd.DataFrame, signature: Signature) -> TablePreprocessor:
+    from freshet.contract.preprocess import TablePreprocessor
+
+    if frame.empty:
+        raise DataError("The train split is empty; training needs at least one row.")
+    return TablePreprocessor.fit(frame, signature)
+
+
 class InMemory:
-    """Both splits as standardised tensors on the device; batches drawn by index."""
+    """Both splits as preprocessed tensors on the device; batches drawn by index."""
 
     mode = "memory"
 
-    def __init__(self, dataset_dir: Path, schema: DatasetSchema, device: Any) -> None:
+    def __init__(
+        self, dataset_dir: Path, schema: DatasetSchema, signature: Signature, device: Any
+    ) -> None:
         import pandas as pd
         import torch
 
-        def arrays(split: str) -> tuple[Any, Any]:
-            frame = pd.read_parquet(dataset_dir / f"{split}.parquet")
-            return frame_arrays(frame, schema, f"The {split} split")
-
-        x_train, y_train = arrays("train")
-        x_val, y_val = arrays("validation")
-        self.standardizer = standardizer(iter([x_train]))
+        train = pd.read_parquet(dataset_dir / "train.parquet", columns=_columns(schema))
+        val = pd.read_parquet(dataset_dir / "validation.parquet", columns=_columns(schema))
+        self.preprocessor = _fit_preprocessor(train, signature)
+        self.targets = Targets.fit(schema, [train[schema.label_column].to_numpy()])
+        x_train, y_train = frame_arrays(train, self.preprocessor, self.targets, "The train split")
+        x_val, y_val = frame_arrays(val, self.preprocessor, self.targets, "The validation split")
         self.rows = int(len(x_train))
-        self.x_train = torch.from_numpy(self.standardizer.apply(x_train)).to(device)
+        self.x_train = torch.from_numpy(x_train).to(device)
         self.y_train = torch.from_numpy(y_train).to(device)
-        self.x_val = torch.from_numpy(self.standardizer.apply(x_val)).to(device)
+        self.x_val = torch.from_numpy(x_val).to(device)
         self.y_val = torch.from_numpy(y_val).to(device)
 
     def steps_per_epoch(self, batch_size: int) -> int:
@@ -167,17 +236,19 @@ class InMemory:
 
 
 class _RowGroups:
-    """Map-style dataset: item i is row group `groups[i]`, standardised and shuffled."""
+    """Map-style dataset: item i is row group `groups[i]`, preprocessed and shuffled."""
 
     def __init__(
         self,
         path: Path,
-        schema: DatasetSchema,
-        scaler: Standardizer,
+        columns: list[str],
+        preprocessor: TablePreprocessor,
+        targets: Targets,
         groups: list[int],
         seeds: list[int],
     ) -> None:
-        self.path, self.schema, self.scaler = path, schema, scaler
+        self.path, self.columns = path, columns
+        self.preprocessor, self.targets = preprocessor, targets
         self.groups, self.seeds = groups, seeds
         self._file: Any = None  # opened lazily, so that each worker has its own handle
 
@@ -191,11 +262,11 @@ class _RowGroups:
         if self._file is None:
             self._file = pq.ParquetFile(self.path)
         group = self.groups[i]
-        columns = [*self.schema.features, self.schema.label_column]
-        frame = self._file.read_row_group(group, columns=columns).to_pandas()
-        x, y = frame_arrays(frame, self.schema, f"Row group {group} of '{self.path.name}'")
+        frame = self._file.read_row_group(group, columns=self.columns).to_pandas()
+        where = f"Row group {group} of '{self.path.name}'"
+        x, y = frame_arrays(frame, self.preprocessor, self.targets, where)
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seeds[i]))
-        return torch.from_numpy(self.scaler.apply(x))[order], torch.from_numpy(y)[order]
+        return torch.from_numpy(x)[order], torch.from_numpy(y)[order]
 
 
 class Streamed:
@@ -204,27 +275,49 @@ class Streamed:
     mode = "stream"
 
     def __init__(
-        self, dataset_dir: Path, schema: DatasetSchema, device: Any, workers: int = -1
+        self,
+        dataset_dir: Path,
+        schema: DatasetSchema,
+        signature: Signature,
+        device: Any,
+        workers: int = -1,
     ) -> None:
         import pyarrow.parquet as pq
 
-        self.schema, self.device = schema, device
+        self.columns, self.device = _columns(schema), device
         self.train_path = dataset_dir / "train.parquet"
         self.val_path = dataset_dir / "validation.parquet"
         meta = pq.ParquetFile(self.train_path).metadata
         self.group_rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         self.rows = sum(self.group_rows)
         self.workers = workers if workers >= 0 else min(4, max(1, (os.cpu_count() or 2) - 1))
-        self.standardizer = standardizer(self._feature_chunks(self.train_path))
+        self.preprocessor = _fit_preprocessor(self._fit_sample(schema.features), signature)
+        self.targets = Targets.fit(
+            schema,
+            (
+                batch.column(0).to_numpy(zero_copy_only=False)
+                for batch in pq.ParquetFile(self.train_path).iter_batches(
+                    batch_size=EVAL_ROWS, columns=[schema.label_column]
+                )
+            ),
+        )
 
-    def _feature_chunks(self, path: Path) -> Iterator[np.ndarray]:
-        import numpy as np
+    def _fit_sample(self, features: list[str]) -> pd.DataFrame:
+        """The first `FIT_ROWS` rows of the train split's features, read in batches."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(
-            batch_size=EVAL_ROWS, columns=self.schema.features
+        batches, rows = [], 0
+        for batch in pq.ParquetFile(self.train_path).iter_batches(
+            batch_size=EVAL_ROWS, columns=features
         ):
-            yield batch.to_pandas()[self.schema.features].to_numpy(dtype=np.float32)
+            batches.append(batch.slice(0, FIT_ROWS - rows))
+            rows += batches[-1].num_rows
+            if rows >= FIT_ROWS:
+                break
+        if not batches:
+            return pa.table({name: [] for name in features}).to_pandas()
+        return pa.Table.from_batches(batches).to_pandas()
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """Batches in one epoch (each row group ends with its own short batch)."""
@@ -248,7 +341,12 @@ class Streamed:
             skip -= math.ceil(self.group_rows[order[first]] / batch_size)
             first += 1
         dataset = _RowGroups(
-            self.train_path, self.schema, self.standardizer, order[first:], seeds[first:]
+            self.train_path,
+            self.columns,
+            self.preprocessor,
+            self.targets,
+            order[first:],
+            seeds[first:],
         )
         loader: Iterable[Batch] = DataLoader(
             dataset,  # type: ignore[arg-type]
@@ -267,25 +365,28 @@ class Streamed:
             skip = 0
 
     def validation(self) -> Iterator[Batch]:
-        """The validation split, read and standardised chunk by chunk."""
+        """The validation split, read and preprocessed chunk by chunk."""
         import pyarrow.parquet as pq
         import torch
 
-        columns = [*self.schema.features, self.schema.label_column]
         for batch in pq.ParquetFile(self.val_path).iter_batches(
-            batch_size=EVAL_ROWS, columns=columns
+            batch_size=EVAL_ROWS, columns=self.columns
         ):
-            x, y = frame_arrays(batch.to_pandas(), self.schema, "The validation split")
-            yield (
-                torch.from_numpy(self.standardizer.apply(x)).to(self.device),
-                torch.from_numpy(y).to(self.device),
+            x, y = frame_arrays(
+                batch.to_pandas(), self.preprocessor, self.targets, "The validation split"
             )
+            yield torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
 
 
 def open_source(
-    dataset_dir: Path, schema: DatasetSchema, mode: str, device: Any, workers: int = -1
+    dataset_dir: Path,
+    schema: DatasetSchema,
+    signature: Signature,
+    mode: str,
+    device: Any,
+    workers: int = -1,
 ) -> InMemory | Streamed:
     """Loads (or prepares to stream) the training data in the resolved `mode`."""
     if mode == "memory":
-        return InMemory(dataset_dir, schema, device)
-    return Streamed(dataset_dir, schema, device, workers)
+        return InMemory(dataset_dir, schema, signature, device)
+    return Streamed(dataset_dir, schema, signature, device, workers)

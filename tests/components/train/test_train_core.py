@@ -15,7 +15,8 @@ from freshet.components.fetch.core import DatasetSchema, FetchConfig, fetch
 from freshet.components.train import checkpoint, data
 from freshet.components.train.config import TrainConfig
 from freshet.components.train.core import checkpoint_location, fingerprint, train
-from freshet.components.train.model import Predictor
+from freshet.contract import check_model_dir
+from freshet.contract.runtime import ContractModel
 from freshet.errors import BadInput, DataError
 
 SMALL = TrainConfig(
@@ -70,18 +71,25 @@ def test_bad_settings_are_named_and_nothing_is_written(
 def test_trains_a_usable_model_and_reports_it(dataset: Path, tmp_path: Path) -> None:
     result = train(dataset, tmp_path / "model", SMALL)
     assert (result.device, result.data_loading, result.epochs_run) == ("cpu", "memory", 3)
-    assert result.val_accuracy > 0.8
+    assert result.val_accuracy is not None and result.val_accuracy > 0.8
     assert result.steps == 3 * 44  # 1,400 training rows in batches of 32
     assert result.checkpoints == 3 and result.checkpoint_seconds < result.train_seconds
     assert result.checkpoint_uri == str(tmp_path / "model" / "checkpoint" / "last.pt")
+    assert result.task == "classification" and result.val_rmse is None
     report = json.loads((tmp_path / "model" / "training.json").read_text())
     assert report["val_accuracy"] == result.val_accuracy
     assert [h["epoch"] for h in report["history"]] == [0, 1, 2]
 
-    predictor = Predictor.load(tmp_path / "model")
-    test = pd.read_parquet(dataset / "test.parquet")
     schema = DatasetSchema.load(dataset)
-    predicted = predictor.predict_proba(test[schema.features].to_numpy()).argmax(axis=1)
+    signature = check_model_dir(tmp_path / "model")
+    assert signature.task == "classification" and signature.labels == schema.labels
+    assert signature.feature_names == schema.features
+    assert signature.producer == "freshet.train"
+    assert signature.framework == f"pytorch {torch.__version__}"
+    assert signature.data_version == schema.data_version
+    assert result.export_max_diff <= 1e-4
+    test = pd.read_parquet(dataset / "test.parquet")
+    predicted = ContractModel.load(tmp_path / "model").predict_frame(test).argmax(axis=1)
     truth = data.label_codes(test[schema.label_column].to_numpy(), schema.labels, "test")
     assert (predicted == truth).mean() > 0.8
 
@@ -102,7 +110,9 @@ def test_early_stopping_keeps_the_best_epoch(dataset: Path, tmp_path: Path) -> N
     assert result.epochs_run == result.best_epoch + 1 + 2
     losses = [h["val_loss"] for h in result.history]
     assert result.best_val_loss == min(losses) == losses[result.best_epoch]
-    best = checkpoint.loads(checkpoint.open_store(str(tmp_path / "model" / "checkpoint")).read())
+    stored = checkpoint.open_store(str(tmp_path / "model" / "checkpoint")).read()
+    assert stored is not None
+    best = checkpoint.loads(stored)
     saved = torch.load(tmp_path / "model" / "model.pt", weights_only=True)
     for name, tensor in saved.items():
         assert torch.equal(tensor, best["loop"]["best_state"][name])
@@ -127,7 +137,8 @@ def test_streamed_training_reads_row_groups_and_is_reproducible(
     config = replace(SMALL, data_loading="stream", loader_workers=1, lr_schedule="cosine")
     first = train(grouped, tmp_path / "a", config)
     second = train(grouped, tmp_path / "b", replace(config, loader_workers=0))
-    assert first.data_loading == "stream" and first.val_accuracy > 0.8
+    assert first.data_loading == "stream"
+    assert first.val_accuracy is not None and first.val_accuracy > 0.8
     assert first.steps == 3 * (5 * 8 + 5)  # row groups of 250 (x5) and 150 rows, batches of 32
     assert first.history == second.history
     in_memory = train(grouped, tmp_path / "c", replace(config, data_loading="memory"))
@@ -153,6 +164,12 @@ def test_checkpoint_location_is_keyed_by_the_computation(dataset: Path, tmp_path
     assert key == fingerprint(replace(SMALL, compile_model=True, device="cuda"), schema, "memory")
     assert key != fingerprint(replace(SMALL, seed=2), schema, "memory")
     assert key != fingerprint(SMALL, schema, "stream")
+    # The model is part of the computation: its factory, its parameters and the task.
+    assert key != fingerprint(replace(SMALL, model_factory="my.models:net"), schema, "memory")
+    assert key != fingerprint(replace(SMALL, model_params='{"dropout": 0.1}'), schema, "memory")
+    assert key == fingerprint(replace(SMALL, model_params="{ }"), schema, "memory")
+    as_regression = replace(schema, task="regression", labels=[])
+    assert key != fingerprint(SMALL, as_regression, "memory")
     assert checkpoint_location(tmp_path, "", key) == str(tmp_path / "checkpoint")
     assert checkpoint_location(tmp_path, "gs://b/ckpt/", key) == f"gs://b/ckpt/{key[:16]}"
 
@@ -163,5 +180,5 @@ def test_compiled_model_trains_and_saves_plain_weights(dataset: Path, tmp_path: 
     result = train(dataset, tmp_path / "model", config)
     saved = torch.load(tmp_path / "model" / "model.pt", weights_only=True)
     assert not any(name.startswith("_orig_mod") for name in saved)
-    assert result.val_accuracy > 0.6
-    assert Predictor.load(tmp_path / "model").spec.hidden_units == 32
+    assert result.val_accuracy is not None and result.val_accuracy > 0.6
+    assert check_model_dir(tmp_path / "model").task == "classification"
