@@ -54,15 +54,19 @@ def plain_errors(func: F) -> F:
 @app.command("compile")
 @plain_errors
 def compile_command(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Pipelines to compile (default: every shipped and project one)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output directory [default: build/pipelines].")
     ] = None,
 ) -> None:
-    """Compile every pipeline to one KFP IR YAML each."""
+    """Compile pipelines (freshet's and the project's own) to one KFP IR YAML each."""
     from freshet.compile import compile_all
     from freshet.config import load_settings
 
-    for path in compile_all(load_settings(), out):
+    for path in compile_all(load_settings(), out, names or None):
         typer.echo(str(path))
 
 
@@ -90,8 +94,8 @@ def run_command(
     from freshet.runners import RunRequest, submit
     from freshet.runners.local import ensure_known_pipeline
 
-    ensure_known_pipeline(pipeline)
     settings = load_settings(root=root)
+    ensure_known_pipeline(pipeline, settings)
     is_file = pipeline.endswith((".yaml", ".yml"))
     request = RunRequest(
         pipeline=Path(pipeline).stem if is_file else pipeline,
@@ -108,6 +112,28 @@ def run_command(
     print_summary(result.summary or {}, result.summary_path)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command("init")
+@plain_errors
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="New (or empty) project directory.")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Pipeline name (default: the directory's name)."),
+    ] = None,
+) -> None:
+    """Create a project with its own model and pipeline, ready for `freshet run <name>`."""
+    from freshet.scaffold import init_project
+
+    project = init_project(directory, name)
+    for path in project.files:
+        typer.echo(str(path))
+    typer.echo(
+        f"Created project '{project.name}' (package {project.package}). Next: "
+        f"cd {directory} && freshet run {project.name}",
+        err=True,
+    )
 
 
 from freshet.serving.command import serve_command  # noqa: E402  (light: typer only)

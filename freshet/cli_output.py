@@ -6,7 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from freshet.summary import metric_order
+
+KEY_METRICS = 6  # metrics printed after a run: the gate's first, then in output order
+
+
+def _number(value: float) -> str:
+    """Counts as integers; four decimals in the usual range; else four significant digits."""
+    if value.is_integer() and 10 <= abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.4g}"
 
 
 def print_summary(
@@ -26,16 +38,17 @@ def print_summary(
             "yes" if step["cached"] else "no",
         )
     console.print(table)
-    metrics = summary.get("metrics", {})
-    shown = ", ".join(
-        f"{k}={metrics[k]:.4f}" for k in ("accuracy", "f1_macro", "log_loss") if k in metrics
-    )
-    if shown:
-        console.print(f"metrics: {shown}")
+    metrics = summary.get("metrics") or {}
     gate = summary.get("gate") or {}
+    names = metric_order(metrics, gate)
+    shown = ", ".join(f"{k}={_number(float(metrics[k]))}" for k in names[:KEY_METRICS])
+    if len(names) > KEY_METRICS:
+        shown += f" (+{len(names) - KEY_METRICS} more in the summary)"
+    if shown:
+        console.print(f"metrics: {shown}", highlight=False)
     if summary.get("decision"):
-        reasons = "; ".join(gate.get("reasons", []))
-        console.print(f"gate: [bold]{summary['decision']}[/] ({reasons})")
+        reasons = "; ".join(str(r).rstrip(".") for r in gate.get("reasons", []))
+        console.print(f"gate: [bold]{escape(str(summary['decision']))}[/] ({escape(reasons)})")
     if summary.get("verification"):
         artifacts = summary.get("artifacts", {})
         console.print(

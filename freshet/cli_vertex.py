@@ -28,7 +28,9 @@ ScheduleRef = Annotated[str, typer.Argument(help="Schedule id or display name.")
 schedule_app = typer.Typer(help="Vertex AI pipeline schedules.", no_args_is_help=True)
 
 
-def _request(pipeline: str, param: list[str] | None, data: str | None, **extra: Any) -> Any:
+def _request(
+    pipeline: str, param: list[str] | None, data: str | None, settings: Any, **extra: Any
+) -> Any:
     """The run request for a pipeline name, a compiled YAML or a template URI."""
     from freshet.gcp.templates import is_template_uri
     from freshet.params import parse_assignments
@@ -43,7 +45,7 @@ def _request(pipeline: str, param: list[str] | None, data: str | None, **extra: 
     elif pipeline.endswith((".yaml", ".yml")):
         fields.update(pipeline=Path(pipeline).stem, template=Path(pipeline))
     else:
-        ensure_known_pipeline(pipeline)
+        ensure_known_pipeline(pipeline, settings)
         fields.update(pipeline=pipeline)
     return RunRequest(**fields, **extra)
 
@@ -76,7 +78,7 @@ def submit_command(
     from freshet.runners import submit
 
     settings = _vertex_settings()
-    request = _request(pipeline, param, data, run_id=run_id, enable_cache=not no_cache)
+    request = _request(pipeline, param, data, settings, run_id=run_id, enable_cache=not no_cache)
     console = Console(stderr=True)
     result = submit(request, settings, console)
     url = (result.summary or {}).get("console_url", "")
@@ -112,7 +114,7 @@ def publish_command(
     settings = load_settings(require=PUBLISH_FIELDS)
     check_tags(tag or [])
     paths = []
-    for name in pipelines or pipeline_names():
+    for name in pipelines or pipeline_names(settings):
         is_file = name.endswith((".yaml", ".yml"))
         paths.append(Path(name) if is_file else compile_pipeline(name, settings))
     assert settings.gcp.template_repo is not None
@@ -149,7 +151,8 @@ def schedule_create(
 
     if not cron:
         raise BadInput("Option --cron is required, e.g. --cron '0 3 * * *'.")
-    request = _request(pipeline, param, data)
+    settings = _vertex_settings()
+    request = _request(pipeline, param, data, settings)
     spec = check_spec(
         ScheduleSpec(
             display_name=name or f"{request.pipeline}-schedule",
@@ -161,7 +164,7 @@ def schedule_create(
             max_run_count=max_runs,
         )
     )
-    runner = VertexRunner(_vertex_settings())
+    runner = VertexRunner(settings)
     row = create_schedule(runner, request, spec)
     typer.echo(f"Created schedule {row.display_name} (id {row.id}): {row.cron}, {row.state}")
 

@@ -1,20 +1,73 @@
-"""Compile pipelines to KFP IR YAML: the one artifact that runs locally and on Vertex."""
+"""Compile pipelines to KFP IR YAML: the one artifact that runs locally and on Vertex.
+
+Pipelines come from two places: those freshet ships (`freshet.pipelines.registry`) and the
+project's own, named in `freshet.toml` under `[pipelines]` as `name = "package.module:build"`
+with `build(settings)` returning a kfp pipeline. This is the only module of the machinery
+that imports pipelines.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from freshet.config import Settings
 from freshet.errors import BadInput
 
 
-def pipeline_names() -> list[str]:
-    """Names of the pipelines this project ships."""
+def _shipped() -> dict[str, Callable[[Settings], Any]]:
     from freshet.pipelines.registry import BUILDERS
 
-    return sorted(BUILDERS)
+    return dict(BUILDERS)
+
+
+def pipeline_names(settings: Settings | None = None) -> list[str]:
+    """Names of the pipelines freshet ships and, given settings, the project's own."""
+    names = set(_shipped())
+    if settings is not None:
+        names |= set(settings.pipelines)
+    return sorted(names)
+
+
+def build_pipeline(name: str, settings: Settings) -> Any:
+    """The kfp pipeline object of a pipeline name (the project's entries win over shipped).
+
+    Raises:
+        BadInput: Unknown name; or the project's entry does not import, names no attribute,
+            fails, or does not give a kfp pipeline.
+    """
+    from kfp.dsl.graph_component import GraphComponent
+
+    reference = settings.pipelines.get(name)
+    if reference is None:
+        shipped = _shipped()
+        if name not in shipped:
+            known = ", ".join(pipeline_names(settings))
+            raise BadInput(f"Unknown pipeline '{name}'; known pipelines: {known}.")
+        return shipped[name](settings)
+    from freshet.references import described, load_reference
+
+    what = f"Pipeline '{name}'"
+    builder = load_reference(reference, what)
+    if isinstance(builder, GraphComponent):
+        return builder  # a pipeline object itself: nothing to build
+    if not callable(builder):
+        raise BadInput(f"{what} '{reference}' is neither a function nor a kfp pipeline.")
+    try:
+        pipeline = builder(settings)
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise BadInput(f"{what}: {reference}(settings) failed: {described(exc)}.") from None
+    if not isinstance(pipeline, GraphComponent):
+        raise BadInput(
+            f"{what}: {reference}(settings) returned {type(pipeline).__name__}, not a kfp "
+            "pipeline (a function decorated with @dsl.pipeline)."
+        )
+    return pipeline
 
 
 def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None) -> Path:
@@ -23,26 +76,24 @@ def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None)
     The file is replaced only when its content changes, so its timestamp means something.
 
     Args:
-        name: Pipeline name.
+        name: Pipeline name (shipped, or from the project's `[pipelines]`).
         settings: Images and resources to compile in.
         out_dir: Destination directory (default: `settings.build_dir`).
 
     Returns:
         Path of the compiled YAML.
+
+    Raises:
+        BadInput: See `build_pipeline`.
     """
     from kfp import compiler
 
-    from freshet.pipelines.registry import BUILDERS
-
-    if name not in BUILDERS:
-        raise BadInput(
-            f"Unknown pipeline '{name}'; known pipelines: {', '.join(sorted(BUILDERS))}."
-        )
+    pipeline = build_pipeline(name, settings)
     target = (out_dir or settings.build_dir) / f"{name}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / target.name
-        compiler.Compiler().compile(BUILDERS[name](settings), str(staged))
+        compiler.Compiler().compile(pipeline, str(staged))
         content = staged.read_bytes()
     if not target.exists() or target.read_bytes() != content:
         part = target.with_suffix(".yaml.part")
@@ -67,9 +118,15 @@ def compile_for_local(name: str, settings: Settings) -> Path:
     return compile_pipeline(name, local, Path(settings.build_dir) / "local")
 
 
-def compile_all(settings: Settings, out_dir: Path | None = None) -> list[Path]:
-    """Compiles every pipeline; returns the written paths."""
-    return [compile_pipeline(name, settings, out_dir) for name in pipeline_names()]
+def compile_all(
+    settings: Settings, out_dir: Path | None = None, names: list[str] | None = None
+) -> list[Path]:
+    """Compiles the named pipelines (default: every shipped and project pipeline).
+
+    Returns:
+        The written paths, in the order of `names` (default: by name).
+    """
+    return [compile_pipeline(name, settings, out_dir) for name in names or pipeline_names(settings)]
 
 
 def template_version(path: Path) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -170,6 +171,28 @@ class GcpSettings(BaseModel):
         return value
 
 
+def _pipeline_name(name: str) -> str:
+    import re
+
+    if not re.match(r"^[a-z][a-z0-9_-]{0,99}$", name):
+        raise ValueError(
+            "a pipeline name must be lowercase letters, digits, '_' and '-', starting with a letter"
+        )
+    return name
+
+
+def _pipeline_builder(reference: str) -> str:
+    from freshet.references import REFERENCE
+
+    if not REFERENCE.match(reference):
+        raise ValueError("must name the pipeline's builder as 'package.module:function'")
+    return reference
+
+
+PipelineName = Annotated[str, AfterValidator(_pipeline_name)]
+PipelineBuilder = Annotated[str, AfterValidator(_pipeline_builder)]
+
+
 class Settings(BaseSettings):
     """All settings of freshet.
 
@@ -197,6 +220,11 @@ class Settings(BaseSettings):
     )
     # Validated even when absent, so that required-but-missing fields are reported.
     gcp: GcpSettings = Field(default={}, validate_default=True)
+    pipelines: dict[PipelineName, PipelineBuilder] = Field(
+        default_factory=dict,
+        description="The project's own pipelines: name -> 'package.module:build', where "
+        "build(settings) returns a kfp pipeline (imported from the working directory).",
+    )
 
     @classmethod
     def settings_customise_sources(

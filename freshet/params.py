@@ -112,3 +112,62 @@ def with_defaults(spec: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]
     }
     values.update(given)
     return values
+
+
+def request_values(
+    spec: dict[str, Any], parameters: dict[str, Any], data_uri: str | None
+) -> dict[str, Any]:
+    """The typed parameters of a run request: its parameters, and its data as `data_uri`.
+
+    Raises:
+        BadInput: Unknown parameter, a value of the wrong type, or data given to a pipeline
+            that takes no `data_uri` parameter.
+    """
+    given = dict(parameters)
+    if data_uri is not None:
+        if "data_uri" not in template_parameters(spec):
+            raise BadInput(
+                f"Pipeline '{spec['pipelineInfo']['name']}' has no data_uri parameter, so it "
+                f"cannot be given data ('{data_uri}')."
+            )
+        given["data_uri"] = data_uri
+    return resolve(spec, given)
+
+
+def with_system_inputs(
+    spec: dict[str, Any], values: dict[str, Any], offered: dict[str, Any]
+) -> dict[str, Any]:
+    """`values` plus each system input the template declares and the run left empty.
+
+    The machinery offers values it owns (the run id, where the registry lives); a template
+    receives only those its root declares, so a pipeline that takes none runs as it is.
+
+    Args:
+        spec: The compiled pipeline.
+        values: The run's parameters (given, with or without defaults).
+        offered: System input name -> value.
+
+    Returns:
+        A new dict; the given values are never overwritten by a non-empty system value.
+    """
+    declared = template_parameters(spec)
+    merged = dict(values)
+    for name, value in offered.items():
+        if name in declared and not merged.get(name):
+            merged[name] = value
+    return merged
+
+
+def check_complete(spec: dict[str, Any], values: dict[str, Any]) -> None:
+    """Raises `BadInput` naming the first required parameter without a value.
+
+    Raises:
+        BadInput: A parameter without a default that the run does not give.
+    """
+    for name, info in sorted(template_parameters(spec).items()):
+        if name not in values and "defaultValue" not in info and not info.get("isOptional"):
+            kind = _TYPES.get(info.get("parameterType", ""), "a value")
+            raise BadInput(
+                f"Pipeline '{spec['pipelineInfo']['name']}' needs parameter '{name}' "
+                f"({kind}); give it with --param {name}=VALUE."
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,9 @@ class RunSummary(BaseModel):
     run_id: str
     pipeline: str
     status: Literal["succeeded", "failed"]
-    decision: Literal["passed", "rejected"] | None = None
+    decision: str | None = Field(
+        default=None, description="The pipeline's `decision` output, e.g. passed or rejected."
+    )
     data_uri: str | None = None
     data_version: str | None = None
     reason: str = "manual"
@@ -77,3 +80,69 @@ def verification_record(
             passed = False
         return found, "passed" if passed and verify_status != "failed" else "failed"
     return found, "failed" if verify_status == "failed" else None
+
+
+METRICS_TYPE = "system.Metrics"
+
+
+def read_outputs(
+    spec: dict[str, Any], outputs: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, float], dict[str, Any]]:
+    """What a run's pipeline outputs say, whatever the pipeline is.
+
+    Args:
+        spec: The compiled pipeline (its root `outputDefinitions` give the output types).
+        outputs: Output name -> value (parameters) or artifact (with `uri` and `metadata`).
+
+    Returns:
+        `(artifacts, metrics, gate)`: the URI of every output artifact; the numeric metadata
+        of every `system.Metrics` output, merged in output order; the JSON of an output
+        artifact named `gate_report` (empty when absent or unreadable).
+    """
+    declared = spec.get("root", {}).get("outputDefinitions", {}).get("artifacts", {})
+    artifacts: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    for name in sorted(declared):
+        artifact = outputs.get(name)
+        uri = getattr(artifact, "uri", None)
+        if artifact is None or not uri:
+            continue
+        artifacts[name] = str(uri)
+        schema = declared[name].get("artifactType", {}).get("schemaTitle", "")
+        if schema == METRICS_TYPE:
+            metadata = getattr(artifact, "metadata", None) or {}
+            metrics.update(
+                {
+                    str(k): float(v)
+                    for k, v in metadata.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                }
+            )
+    gate: dict[str, Any] = {}
+    path = Path(artifacts["gate_report"]) if "gate_report" in artifacts else None
+    if path is not None and path.is_file():
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, ValueError):
+            loaded = None
+        gate = loaded if isinstance(loaded, dict) else {}
+    return artifacts, metrics, gate
+
+
+# Metric names where a lower value is better (besides `*_loss`, `*_error`, `*_ms`); the gate
+# record's `direction` decides for the metric it judged.
+LOWER_IS_BETTER = frozenset({"log_loss", "loss", "rmse", "mse", "mae", "mape", "brier_score"})
+
+
+def lower_is_better(name: str, gate: dict[str, Any] | None = None) -> bool:
+    """Whether a lower value of metric `name` is better (the gate's direction wins)."""
+    if gate and gate.get("metric") == name and gate.get("direction") in ("higher", "lower"):
+        return bool(gate["direction"] == "lower")
+    return name in LOWER_IS_BETTER or name.endswith(("_loss", "_error", "_ms"))
+
+
+def metric_order(names: Iterable[str], gate: dict[str, Any] | None = None) -> list[str]:
+    """Metric names with the gate's metric first, the others in their given order."""
+    listed = list(dict.fromkeys(names))
+    first = (gate or {}).get("metric")
+    return ([first] if first in listed else []) + [n for n in listed if n != first]

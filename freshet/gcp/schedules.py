@@ -192,6 +192,7 @@ def create_schedule(runner: Any, request: RunRequest, spec: ScheduleSpec) -> Sch
     check_spec(spec)
     run = runner.prepare(request.model_copy(update={"reason": "schedule"}))
     run.parameters.pop("run_id", None)  # each scheduled run gets its own id from Vertex
+    run.labels.pop("freshet-data-version", None)  # and its own data, unknown today
     session: VertexSession = runner.session
     taken = [r for r in list_schedules(session) if r.display_name == spec.display_name]
     if taken:

@@ -21,35 +21,9 @@ def dag_edges(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
     A task inside a sub-DAG depends on whatever the sub-DAG depends on, plus its siblings.
     """
-    components = spec.get("components", {})
-    edges: set[tuple[str, str]] = set()
+    from freshet.lint.spec import tasks_of
 
-    def leaves(dag: dict[str, Any]) -> dict[str, list[str]]:
-        """Task name -> the executable tasks it stands for."""
-        out: dict[str, list[str]] = {}
-        for name, task in dag.get("tasks", {}).items():
-            inner = components.get(task.get("componentRef", {}).get("name", ""), {}).get("dag")
-            out[name] = (
-                [leaf for group in leaves(inner).values() for leaf in group] if inner else [name]
-            )
-        return out
-
-    def walk(dag: dict[str, Any], inherited: list[str]) -> None:
-        tasks = dag.get("tasks", {})
-        expanded = leaves(dag)
-        for name, task in tasks.items():
-            upstream = [
-                leaf for dep in task.get("dependentTasks", []) for leaf in expanded.get(dep, [])
-            ]
-            if not task.get("dependentTasks"):
-                upstream = inherited
-            inner = components.get(task.get("componentRef", {}).get("name", ""), {}).get("dag")
-            if inner:
-                walk(inner, upstream)
-            else:
-                edges.update((u, name) for u in upstream)
-
-    walk(spec.get("root", {}).get("dag", {}), [])
+    edges = {(up, task.name) for task in tasks_of(spec) for up in task.upstream}
     return transitive_reduction(sorted(edges))
 
 

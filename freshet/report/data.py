@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from freshet.errors import RegistryError
-
-# Metrics where a lower value is better; every other metric is better higher.
-LOWER_IS_BETTER = frozenset({"log_loss", "loss", "latency_p99_ms"})
-HEADLINE = ("accuracy", "f1_macro", "log_loss")
+from freshet.summary import metric_order
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def champion_comparison(summary: dict[str, Any]) -> Comparison | None:
     except (RegistryError, OSError, ValueError):
         return None
     metrics = summary.get("metrics") or {}
-    names = [n for n in HEADLINE if n in metrics or n in previous.metrics]
+    names = metric_order([*metrics, *previous.metrics], gate)
     rows = [(n, metrics.get(n), previous.metrics.get(n)) for n in names]
     return Comparison(
         champion_version=previous.version,

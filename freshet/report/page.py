@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 
 from freshet.report.dag import STATE_COLORS, render_svg
-from freshet.report.data import HEADLINE, LOWER_IS_BETTER, Comparison, ReportData
+from freshet.report.data import Comparison, ReportData
+from freshet.summary import lower_is_better, metric_order
 
 _CSS = """
 :root { --ink:#202124; --muted:#5f6368; --line:#dadce0; --bg:#f8f9fa; --ok:#1e8e3e;
@@ -20,7 +21,8 @@ header { display:flex; align-items:center; gap:16px; flex-wrap:wrap; }
 h1 { font-size:22px; margin:0; font-weight:600; }
 h2 { font-size:17px; margin:0 0 12px; font-weight:600; }
 .badge { display:inline-block; padding:3px 12px; border-radius:999px; font-weight:600;
-  font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:#fff; }
+  font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:#fff;
+  background:var(--muted); }
 .b-succeeded,.b-passed { background:var(--ok); } .b-failed,.b-rejected { background:var(--bad); }
 .b-none { background:var(--muted); }
 .meta { color:var(--muted); font-size:13.5px; margin:6px 0 18px; }
@@ -83,13 +85,15 @@ def _badge(state: str | None) -> str:
     return f'<span class="badge b-{escape(text)}">{escape(text)}</span>'
 
 
-def _delta(name: str, mine: float | None, theirs: float | None) -> str:
+def _delta(
+    name: str, mine: float | None, theirs: float | None, gate: dict[str, Any] | None = None
+) -> str:
     if mine is None or theirs is None:
         return '<span class="flat">–</span>'
     diff = mine - theirs
     if abs(diff) < 5e-5:
         return '<span class="flat">±0</span>'
-    better = diff < 0 if name in LOWER_IS_BETTER else diff > 0
+    better = diff < 0 if lower_is_better(name, gate) else diff > 0
     arrow = "▲" if diff > 0 else "▼"
     return f'<span class="{"up" if better else "down"}">{arrow} {diff:+.4f}</span>'
 
@@ -147,14 +151,14 @@ def _metrics(data: ReportData) -> str:
     if not metrics:
         return ""
     theirs = {name: champ for name, _, champ in (data.comparison.rows if data.comparison else [])}
+    gate = data.summary.get("gate") or {}
     cards = []
-    names = [n for n in HEADLINE if n in metrics] + [n for n in metrics if n not in HEADLINE]
-    for name in names:
+    for name in metric_order(metrics, gate):
         value = metrics[name]
-        digits = 0 if float(value).is_integer() and name not in HEADLINE else 4
+        digits = 0 if float(value).is_integer() and name != gate.get("metric") else 4
         delta = ""
-        if name in theirs:
-            delta = f'<div class="d">{_delta(name, value, theirs[name])} vs champion</div>'
+        if theirs.get(name) is not None:
+            delta = f'<div class="d">{_delta(name, value, theirs[name], gate)} vs champion</div>'
         cards.append(
             f'<div class="card"><div class="k">{escape(name)}</div>'
             f'<div class="v">{_fmt(float(value), digits)}</div>{delta}</div>'
@@ -166,9 +170,15 @@ def _gate(s: dict[str, Any]) -> str:
     gate = s.get("gate") or {}
     if not gate:
         return '<section><h2>Gate</h2><p class="muted">The gate did not run.</p></section>'
-    reasons = "".join(f"<li>{escape(r)}</li>" for r in gate.get("reasons", []))
-    policy = gate.get("policy") or {}
-    rules = ", ".join(f"{escape(k)} = {_fmt(v)}" for k, v in policy.items())
+    reasons = "".join(f"<li>{escape(str(r))}</li>" for r in gate.get("reasons", []))
+    # Whatever the gate recorded: its metric, threshold, scores (and an older gate's policy).
+    shown = {
+        k: v
+        for k, v in gate.items()
+        if k not in ("decision", "reasons", "policy") and not isinstance(v, dict | list)
+    }
+    shown.update(gate.get("policy") or {})
+    rules = ", ".join(f"{escape(str(k))} = {_fmt(v)}" for k, v in shown.items() if v is not None)
     champion = s.get("champion") or {}
     outcome = ""
     if champion:
@@ -179,11 +189,12 @@ def _gate(s: dict[str, Any]) -> str:
         )
     return (
         f"<section><h2>Gate {_badge(gate.get('decision'))}</h2>"
-        f'<ul class="reasons">{reasons}</ul><p class="muted">Policy: {rules}</p>{outcome}</section>'
+        f'<ul class="reasons">{reasons}</ul><p class="muted">Gate record: {rules}</p>'
+        f"{outcome}</section>"
     )
 
 
-def _comparison(c: Comparison | None) -> str:
+def _comparison(c: Comparison | None, gate: dict[str, Any]) -> str:
     if c is None:
         return (
             "<section><h2>Against the champion</h2>"
@@ -191,7 +202,7 @@ def _comparison(c: Comparison | None) -> str:
         )
     rows = "".join(
         f'<tr><td>{escape(n)}</td><td class="n">{_fmt(mine)}</td><td class="n">{_fmt(theirs)}</td>'
-        f'<td class="n">{_delta(n, mine, theirs)}</td></tr>'
+        f'<td class="n">{_delta(n, mine, theirs, gate)}</td></tr>'
         for n, mine, theirs in c.rows
     )
     return (
@@ -312,7 +323,7 @@ def render(data: ReportData) -> str:
             _metrics(data),
             '<div class="grid">',
             _gate(s),
-            _comparison(data.comparison),
+            _comparison(data.comparison, s.get("gate") or {}),
             "</div>",
             _evaluation(data),
             _verification(data),

@@ -6,7 +6,6 @@ Local state lives under one root: `runs/<run_id>/` (summary.json and the run log
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -19,33 +18,13 @@ from freshet import params as params_module
 from freshet.compile import compile_for_local, template_version
 from freshet.config import Settings
 from freshet.errors import BadInput, RegistryError
+from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
-from freshet.summary import RunSummary, verification_record
+from freshet.summary import RunSummary, read_outputs, verification_record
 
 log = logging.getLogger(__name__)
-
-
-def preflight(values: dict[str, Any]) -> str:
-    """Checks the data and the parameters before anything is written; returns the data version.
-
-    Uses the same core functions the steps use, so a bad dataset is reported as one sentence
-    with exit code 2 instead of as a failed step.
-    """
-    from freshet.components.fetch.core import FetchConfig, inspect
-    from freshet.components.gate.core import GatePolicy
-    from freshet.components.train.config import TrainConfig
-
-    fields = TrainConfig.__dataclass_fields__
-    TrainConfig(**{k: v for k, v in values.items() if k in fields}).check()
-    GatePolicy(values.get("min_accuracy", 0.9), values.get("max_regression", 0.0)).check()
-    schema = inspect(
-        FetchConfig(
-            uri=values["data_uri"], label_column=values["label_column"], seed=values.get("seed", 0)
-        )
-    )
-    return schema.data_version
 
 
 def refuse_custom_jobs(spec: dict[str, Any], template: Path) -> None:
@@ -77,6 +56,15 @@ class LocalRunner:
         """Where a run's summary and log live."""
         return self.root / "runs" / run_id
 
+    def _existing(self, run_id: str) -> RunResult | None:
+        """The result for a run id whose folder shows the run was started before, else None."""
+        run_dir = self.run_dir(run_id)
+        if (run_dir / "summary.json").exists() or (run_dir / "started").exists():
+            return RunResult(
+                run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
+            )
+        return None
+
     def submit(self, request: RunRequest) -> RunResult:
         """Runs the pipeline to completion (see `Runner.submit`).
 
@@ -86,20 +74,26 @@ class LocalRunner:
         template = request.template or compile_for_local(request.pipeline, self.settings)
         spec = params_module.load_template(template)
         refuse_custom_jobs(spec, template)
-        given = dict(request.parameters)
-        if request.data_uri is not None:
-            given["data_uri"] = request.data_uri
-        typed = params_module.resolve(spec, given)
-        values = params_module.with_defaults(spec, typed)
-        system = {"registry_uri": str(self.root / "registry")}
-        values.update({k: v for k, v in system.items() if k not in typed})
-        data_version = preflight(values) if "data_uri" in values else None
-
+        typed = params_module.request_values(spec, request.parameters, request.data_uri)
         run_id = (
             check_run_id(request.run_id)
             if request.run_id
             else new_run_id(spec["pipelineInfo"]["name"])
         )
+        values = params_module.with_system_inputs(
+            spec,
+            params_module.with_defaults(spec, typed),
+            {"registry_uri": str(self.root / "registry"), "run_id": run_id},
+        )
+        params_module.check_complete(spec, values)
+        existing = self._existing(run_id)
+        if existing is not None:  # checked again, atomically, below
+            return existing
+        context = run_preflights(spec, values, runner="local")
+        for note in context.get("notes") or []:
+            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        data_version = context.get("data_version")
+
         run_dir = self.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -112,7 +106,6 @@ class LocalRunner:
             return RunResult(
                 run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
             )
-        values["run_id"] = run_id
         summary = self._execute(spec, template, values, run_id, run_dir, request, data_version)
         summary.artifacts["report"] = str(run_dir / "report.html")
         path = run_dir / "summary.json"
@@ -164,7 +157,8 @@ class LocalRunner:
             last = capture.lines.get(failed[0], [])
             detail = next((line for line in reversed(last) if ":" in line), "")
             error = f"Step '{failed[0]}' failed" + (f": {detail}" if detail else ".")
-        status = "failed" if error or not outputs else "succeeded"
+        declared = spec.get("root", {}).get("outputDefinitions", {})
+        status = "failed" if error or (declared and not outputs) else "succeeded"
         if status == "failed":
             from freshet.runners.partial_outputs import partial_outputs, run_folder
 
@@ -206,21 +200,7 @@ class LocalRunner:
     ) -> RunSummary:
         from freshet.registry import open_registry
 
-        metrics = {}
-        gate: dict[str, Any] = {}
-        artifacts = {}
-        for name in ("dataset", "model", "evaluation", "gate_report", "metrics"):
-            artifact = outputs.get(name)
-            if artifact is not None and getattr(artifact, "uri", None):
-                artifacts[name] = str(artifact.uri)
-        if "metrics" in outputs:
-            metrics = {
-                k: float(v)
-                for k, v in outputs["metrics"].metadata.items()
-                if isinstance(v, int | float)
-            }
-        if "gate_report" in artifacts and Path(artifacts["gate_report"]).exists():
-            gate = json.loads(Path(artifacts["gate_report"]).read_text())
+        artifacts, metrics, gate = read_outputs(spec, outputs)
         champion = None
         registry_uri = values.get("registry_uri")
         if registry_uri and values.get("model_name"):
@@ -245,7 +225,7 @@ class LocalRunner:
             run_id=run_id,
             pipeline=spec["pipelineInfo"]["name"],
             status="succeeded" if status == "succeeded" else "failed",
-            decision=decision if decision in ("passed", "rejected") else None,
+            decision=str(decision) if isinstance(decision, str) and decision else None,
             data_uri=values.get("data_uri"),
             data_version=outputs.get("data_version") or data_version,
             reason=request.reason,
@@ -264,11 +244,12 @@ class LocalRunner:
         )
 
 
-def ensure_known_pipeline(name: str) -> None:
-    """Raises `BadInput` for a pipeline name this project does not ship."""
+def ensure_known_pipeline(name: str, settings: Settings) -> None:
+    """Raises `BadInput` for a pipeline name neither freshet nor the project's settings know."""
     from freshet.compile import pipeline_names
 
-    if name not in pipeline_names() and not name.endswith((".yaml", ".yml")):
-        raise BadInput(
-            f"Unknown pipeline '{name}'; known pipelines: {', '.join(pipeline_names())}."
-        )
+    if name.endswith((".yaml", ".yml")):
+        return
+    known = pipeline_names(settings)
+    if name not in known:
+        raise BadInput(f"Unknown pipeline '{name}'; known pipelines: {', '.join(known)}.")

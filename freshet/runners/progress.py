@@ -47,38 +47,10 @@ def strip_ansi(text: str) -> str:
 
 
 def dag_task_names(spec: dict[str, Any]) -> list[str]:
-    """Executable task names of a compiled pipeline, in definition order, sub-DAGs flattened."""
-    components = spec.get("components", {})
-    names: list[str] = []
+    """Executable task names of a compiled pipeline, in DAG order, sub-DAGs flattened."""
+    from freshet.lint.spec import tasks_of
 
-    def walk(dag: dict[str, Any]) -> None:
-        tasks = dag.get("tasks", {})
-        for name in _topological(tasks):
-            ref = tasks[name].get("componentRef", {}).get("name", "")
-            inner = components.get(ref, {}).get("dag")
-            if inner is not None:
-                walk(inner)
-            else:
-                names.append(name)
-
-    walk(spec.get("root", {}).get("dag", {}))
-    return names
-
-
-def _topological(tasks: dict[str, Any]) -> list[str]:
-    """Task names with every task after the tasks it depends on (ties by name)."""
-    order: list[str] = []
-    remaining = dict(sorted(tasks.items()))
-    while remaining:
-        ready = [
-            n
-            for n, t in remaining.items()
-            if all(d in order or d not in tasks for d in t.get("dependentTasks", []))
-        ]
-        ready = ready[:1] or [next(iter(remaining))]
-        order.append(ready[0])
-        del remaining[ready[0]]
-    return order
+    return [task.name for task in tasks_of(spec)]
 
 
 class StepTracker(logging.Filter):

@@ -26,6 +26,7 @@ from freshet.gcp.session import (
     require,
 )
 from freshet.gcp.templates import fetch_template
+from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 
@@ -97,10 +98,7 @@ class VertexRunner:
         """
         template, template_uri = self.template_for(request)
         spec = params_module.load_template(template)
-        given = dict(request.parameters)
-        if request.data_uri is not None:
-            given["data_uri"] = request.data_uri
-        parameters = params_module.resolve(spec, given)
+        parameters = params_module.request_values(spec, request.parameters, request.data_uri)
         data_uri = parameters.get("data_uri")
         if isinstance(data_uri, str) and not data_uri.startswith(REMOTE_DATA_SCHEMES):
             raise BadInput(
@@ -109,19 +107,28 @@ class VertexRunner:
             )
         name = spec["pipelineInfo"]["name"]
         run_id = check_run_id(request.run_id) if request.run_id else new_run_id(name)
-        known = params_module.template_parameters(spec)
-        if "run_id" in known and "run_id" not in parameters:
-            parameters["run_id"] = run_id
-        gcp = self.settings.gcp
         # Places in Cloud Storage that every run and every attempt reach (steps on Vertex
         # share no disk): the champion the gate compares against, and the checkpoint a
         # retried or preempted train attempt resumes from.
-        root = str(gcp.pipeline_root).rstrip("/")
-        for parameter, folder in (("registry_uri", "registry"), ("checkpoint_root", "checkpoints")):
-            if parameter in known and not parameters.get(parameter):
-                parameters[parameter] = f"{root}/{folder}"
+        root = str(self.settings.gcp.pipeline_root).rstrip("/")
+        parameters = params_module.with_system_inputs(
+            spec,
+            parameters,
+            {
+                "run_id": run_id,
+                "registry_uri": f"{root}/registry",
+                "checkpoint_root": f"{root}/checkpoints",
+            },
+        )
+        values = params_module.with_defaults(spec, parameters)
+        params_module.check_complete(spec, values)
+        context = run_preflights(spec, values, runner="vertex", skip_unreadable=True)
+        for note in context.get("notes") or []:
+            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        gcp = self.settings.gcp
+        data_version = request.data_version or context.get("data_version")
         labels = run_labels(
-            gcp.labels, name, request.data_version, gcp.git_commit or git_commit(), request.reason
+            gcp.labels, name, data_version, gcp.git_commit or git_commit(), request.reason
         )
         return PreparedRun(
             pipeline=name,

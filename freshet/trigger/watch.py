@@ -3,24 +3,49 @@
 Each settled change (no further write for `settle_s`) becomes the same data-update event a
 Pub/Sub message would carry, with the directory's content hash as its data version, and goes
 through the same handler. So a burst of writes gives one run, and writing back content that
-was already trained on gives none (the run id exists).
+was already trained on gives none (the run id exists). The hash covers every file but hidden
+ones: the watcher knows no data format.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from freshet.errors import BadInput, DataError
+from freshet.errors import BadInput
 from freshet.trigger.events import DataUpdateEvent
 from freshet.trigger.handler import Outcome, TriggerHandler
 
 log = logging.getLogger(__name__)
 
 _MAX_GROUP_MS = 10 * 60 * 1000
+
+
+def directory_version(directory: Path) -> str | None:
+    """A content hash of the files under `directory` (hidden ones left out); None if none.
+
+    Returns:
+        `sha256-<16 hex digits>`: the same for the same names and bytes, wherever they lie.
+    """
+    files = sorted(
+        path
+        for path in directory.rglob("*")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts)
+    )
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            content = hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:  # removed while hashing: the next settled change counts
+            continue
+        digest.update(f"{path.relative_to(directory).as_posix()}\0{content}\n".encode())
+    return f"sha256-{digest.hexdigest()[:16]}"
 
 
 class DirectoryWatcher:
@@ -58,12 +83,9 @@ class DirectoryWatcher:
 
     def trigger_once(self) -> Outcome | None:
         """Submits a run for the directory's current content; None while it holds no data."""
-        from freshet.components.fetch.sources import data_version
-
-        try:
-            version = data_version(str(self.directory))
-        except DataError as exc:
-            log.info("Not starting a run: %s", exc)
+        version = directory_version(self.directory)
+        if version is None:
+            log.info("Not starting a run: '%s' holds no files.", self.directory)
             return None
         event = DataUpdateEvent(str(self.directory), version, self.pipeline, self.parameters)
         outcome = self.handler.handle_event(event, f"watch:{version}")

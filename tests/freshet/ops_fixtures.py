@@ -102,8 +102,8 @@ def register_champion(root: Path, run_id: str, accuracy: float, tag: str = "a") 
     """Registers a model version (distinct files per `tag`) as the champion; returns its number."""
     model_dir = root / "models" / tag
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "model.pt").write_bytes(tag.encode())
-    (model_dir / "model.json").write_text(json.dumps({"tag": tag}))
+    (model_dir / "model.onnx").write_bytes(tag.encode())  # the registry stores, never loads
+    (model_dir / "signature.json").write_text(json.dumps({"tag": tag}))
     version = LocalRegistry(root / "registry").register(
         "classifier",
         model_dir,

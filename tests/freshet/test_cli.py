@@ -1,4 +1,8 @@
-"""Bad input on the command line: one sentence, exit code 2, nothing written."""
+"""Bad input on the command line: one sentence, exit code 2, nothing written.
+
+Bad data is the business of the steps' own preflights (tests/components/*); here a
+purpose-built pipeline's preflight stands for them.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from freshet.cli import app
+from freshet.compile import pipeline_names
 from freshet.registry import LocalRegistry
+from tests.freshet.tiny_pipelines import checked, compile_to
 from tests.integration.helpers import freshet
 
 runner = CliRunner()
@@ -26,70 +31,28 @@ def root(tmp_path: Path) -> Path:
     """A local root whose registry already holds a champion."""
     model = tmp_path / "model"
     model.mkdir()
-    (model / "model.pt").write_bytes(b"w")
-    (model / "model.json").write_text("{}")
+    (model / "model.onnx").write_bytes(b"w")
+    (model / "signature.json").write_text("{}")
     LocalRegistry(tmp_path / "root" / "registry").register("classifier", model)
     return tmp_path / "root"
 
 
-def csv(tmp_path: Path, name: str, frame: pd.DataFrame) -> str:
-    path = tmp_path / name
-    frame.to_csv(path, index=False)
-    return str(path)
-
-
 def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
-    rows = 30
+    """Bad input for the purpose-built `checked` pipeline, whose first step refuses x < 0."""
+    template = str(compile_to(checked(refuse=True), tmp / "checked.yaml"))
     return {
-        "missing file": (
-            ["--data", str(tmp / "missing.csv")],
-            f"Data file not found: '{tmp / 'missing.csv'}'.",
-        ),
-        "unknown scheme": (
-            ["--data", "s3://bucket/data.csv"],
-            "Unknown data URI scheme 's3' in 's3://bucket/data.csv'; use a local "
-            "path, file://, gs:// or sample://.",
-        ),
-        "empty dataset": (
-            ["--data", csv(tmp, "empty.csv", pd.DataFrame({"x": [], "label": []}))],
-            f"The dataset at '{tmp / 'empty.csv'}' has no rows.",
-        ),
-        "missing label": (
-            ["--data", csv(tmp, "nolabel.csv", pd.DataFrame({"x": range(rows), "y": range(rows)}))],
-            f"Label column 'label' not found in '{tmp / 'nolabel.csv'}'; its columns are: x, y.",
-        ),
-        "label column param": (
-            ["--data", str(tmp / "nolabel.csv"), "--param", "label_column=z"],
-            f"Label column 'z' not found in '{tmp / 'nolabel.csv'}'; its columns are: x, y.",
-        ),
-        "non-numeric feature": (
-            [
-                "--data",
-                csv(
-                    tmp,
-                    "text.csv",
-                    pd.DataFrame({"x": ["a", "b", "c"] * 10, "label": [0, 1, 2] * 10}),
-                ),
-            ],
-            f"Feature column 'x' in '{tmp / 'text.csv'}' is not numeric (for example 'a').",
-        ),
-        "single class": (
-            ["--data", csv(tmp, "one.csv", pd.DataFrame({"x": range(rows), "label": [7] * rows}))],
-            f"Label column 'label' in '{tmp / 'one.csv'}' has a single class (7); a classifier "
-            "needs at least two.",
-        ),
+        "preflight": ([template, "--param", "x=-1"], "x must not be negative: -1."),
         "unknown param": (
-            ["--param", "epoch=3"],
-            "Unknown parameter 'epoch' for pipeline 'training'; known: alert_webhook, batch_size,",
+            [template, "--param", "epoch=3"],
+            "Unknown parameter 'epoch' for pipeline 'checked'; known: data_uri, x.",
         ),
-        "param type": (["--param", "epochs=ten"], "Parameter 'epochs' must be integer, not 'ten'."),
-        "param form": (["--param", "epochs"], "Parameter 'epochs' is not in the form KEY=VALUE."),
-        "param range": (
-            ["--param", "min_accuracy=2"],
-            "min_accuracy must be between 0 and 1: 2.0.",
+        "param type": ([template, "--param", "x=ten"], "Parameter 'x' must be integer, not 'ten'."),
+        "param form": ([template, "--param", "x"], "Parameter 'x' is not in the form KEY=VALUE."),
+        "bad run id": ([template, "--run-id", "Bad Id"], "Run id 'Bad Id' is not valid"),
+        "missing template": (
+            [str(tmp / "nope.yaml")],
+            f"Pipeline template not found: '{tmp / 'nope.yaml'}'.",
         ),
-        "bad epochs": (["--param", "epochs=0"], "epochs must be at least 1: 0."),
-        "bad run id": (["--run-id", "Bad Id"], "Run id 'Bad Id' is not valid"),
     }
 
 
@@ -108,17 +71,30 @@ def test_every_bad_input_exits_2_with_one_sentence_and_writes_nothing(
     assert not (root / "runs").exists()
 
 
-def test_unknown_pipeline(tmp_path: Path) -> None:
+def test_unknown_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["run", "nope", "--root", str(tmp_path)])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: Unknown pipeline 'nope'; known pipelines: training."
+    known = ", ".join(pipeline_names())
+    assert result.stderr.strip() == f"error: Unknown pipeline 'nope'; known pipelines: {known}."
 
 
 def test_real_process_prints_no_traceback(tmp_path: Path, root: Path) -> None:
     before = listing(root)
-    result = freshet("run", "--root", str(root), "--data", str(tmp_path / "nope.csv"), cwd=tmp_path)
+    template = compile_to(checked(refuse=True), tmp_path / "checked.yaml")
+    checkout = str(Path(__file__).resolve().parents[2])  # where tests.freshet imports from
+    result = freshet(
+        "run",
+        str(template),
+        "--root",
+        str(root),
+        "-p",
+        "x=-5",
+        cwd=tmp_path,
+        env={"PYTHONPATH": checkout},
+    )
     assert result.returncode == 2
-    assert result.stderr == f"error: Data file not found: '{tmp_path / 'nope.csv'}'.\n"
+    assert result.stderr == "error: x must not be negative: -5.\n"
     assert result.stdout == ""
     assert listing(root) == before
 
@@ -138,8 +114,12 @@ def test_help_imports_no_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_compile_writes_yaml(tmp_path: Path) -> None:
+def test_compile_writes_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["compile", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "training.yaml").exists()
-    assert result.stdout.strip() == str(tmp_path / "out" / "training.yaml")
+    expected = [str(tmp_path / "out" / f"{name}.yaml") for name in pipeline_names()]
+    assert result.stdout.split() == expected
+    assert all(Path(path).exists() for path in expected)
+    one = runner.invoke(app, ["compile", "training", "--out", str(tmp_path / "one")])
+    assert one.stdout.split() == [str(tmp_path / "one" / "training.yaml")]

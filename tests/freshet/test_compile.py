@@ -6,7 +6,7 @@ import pytest
 import yaml
 from kfp import components
 
-from freshet.compile import compile_all, compile_pipeline, template_version
+from freshet.compile import compile_all, compile_pipeline, pipeline_names, template_version
 from freshet.config import load_settings
 from freshet.errors import BadInput
 
@@ -19,8 +19,18 @@ def test_compile_is_byte_identical(tmp_path: Path) -> None:
     assert template_version(first) == template_version(second)
 
 
-def test_compiled_yaml_loads_as_a_component(tmp_path: Path) -> None:
-    (path,) = compile_all(load_settings(), tmp_path)
+def test_every_compiled_yaml_loads_as_a_component(tmp_path: Path) -> None:
+    paths = compile_all(load_settings(), tmp_path)
+    assert [p.stem for p in paths] == pipeline_names()
+    for path in paths:
+        assert components.load_component_from_file(str(path)).name == path.stem
+
+
+# The training pipeline's wiring; it belongs with the pipeline's own tests (tests/pipelines).
+def test_training_caches_what_is_expensive_and_never_what_reads_mutable_state(
+    tmp_path: Path,
+) -> None:
+    path = compile_pipeline("training", load_settings(), tmp_path)
     component = components.load_component_from_file(str(path))
     assert component.name == "training"
     spec = yaml.safe_load(path.read_text())
@@ -61,5 +71,6 @@ def test_unchanged_compile_does_not_touch_the_file(tmp_path: Path) -> None:
 
 
 def test_unknown_pipeline(tmp_path: Path) -> None:
-    with pytest.raises(BadInput, match="Unknown pipeline 'nope'; known pipelines: training."):
+    known = ", ".join(pipeline_names())
+    with pytest.raises(BadInput, match=f"^Unknown pipeline 'nope'; known pipelines: {known}.$"):
         compile_pipeline("nope", load_settings(), tmp_path)

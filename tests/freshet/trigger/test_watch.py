@@ -64,3 +64,24 @@ def test_content_present_at_start_is_submitted_once(
     assert first is not None and second is not None
     assert (first.status, second.status) == ("submitted", "already_exists")
     assert len(ledger.runs()) == 1
+
+
+def test_the_version_covers_names_and_bytes_of_every_visible_file(tmp_path: Path) -> None:
+    from freshet.trigger.watch import directory_version
+
+    data = tmp_path / "data"
+    (data / "part").mkdir(parents=True)
+    assert directory_version(data) is None
+    (data / ".partial.tmp").write_text("half")
+    assert directory_version(data) is None  # hidden files are not data
+    (data / "part" / "a.json").write_text('{"x": 1}')  # any format: the watcher reads none
+    first = directory_version(data)
+    assert first is not None and first.startswith("sha256-")
+    (data / ".partial.tmp").write_text("changed")
+    assert directory_version(data) == first
+    copy = tmp_path / "copy" / "part"
+    copy.mkdir(parents=True)
+    (copy / "a.json").write_text('{"x": 1}')
+    assert directory_version(copy.parent) == first  # where it lies does not matter
+    (copy / "a.json").rename(copy / "b.json")
+    assert directory_version(copy.parent) != first  # the name does

@@ -1,0 +1,49 @@
+"""Preflights the tests' small pipelines declare: each records how it was called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freshet.errors import BadInput
+
+CALLS: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+NOT_CALLABLE = 3
+
+
+def _record(name: str, inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    CALLS.append((name, dict(inputs), dict(context)))
+
+
+def tie(inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    _record("tie", inputs, context)
+
+
+def first(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    _record("first", inputs, context)
+    return {
+        "data_version": f"v{inputs['x']}",
+        "notes": [*context.get("notes", []), f"x is {inputs['x']}"],
+    }
+
+
+def second(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    _record("second", inputs, context)
+    return {"notes": ["second looked"], "seen_version": context.get("data_version")}
+
+
+def nested(inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    _record("nested", inputs, context)
+
+
+def refuse(inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    _record("refuse", inputs, context)
+    if inputs["x"] < 0:
+        raise BadInput(f"x must not be negative: {inputs['x']}.")
+
+
+def crash(inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    raise ConnectionError("cannot reach gs://bucket from here")
+
+
+def not_a_dict(inputs: dict[str, Any], context: dict[str, Any]) -> list[str]:
+    return ["x"]
