@@ -42,7 +42,7 @@ def test_cold_run_trains_a_good_champion(cold: dict[str, Any], workdir: Path) ->
     assert cold["champion"]["version"] == 1 and cold["champion"]["promoted_by_this_run"]
     # `freshet run` executed the compiled YAML, which the user can load and inspect
     assert Path(workdir / cold["template"]["path"]).exists()
-    assert json.loads((workdir / "root/registry/classifier/aliases/champion.json").read_text()) == {
+    assert json.loads((workdir / "root/registry/model/aliases/champion.json").read_text()) == {
         "version": 1
     }
 
@@ -66,7 +66,17 @@ def test_changed_data_at_same_path_reruns_fetch(workdir: Path) -> None:
     data = workdir / "mydata.csv"
     frame.iloc[:900].to_csv(data, index=False)
     root = str(workdir / "csvroot")
-    args = ("run", "--root", root, "--data", str(data), "-p", "epochs=5", "-p", "min_accuracy=0.5")
+    args = (
+        "run",
+        "--root",
+        root,
+        "--data",
+        str(data),
+        "-p",
+        "epochs=5",
+        "-p",
+        "gate_threshold=0.5",
+    )
     first = freshet(*args, cwd=workdir)
     assert first.returncode == 0, first.stderr
     again = freshet(*args, cwd=workdir)
@@ -91,7 +101,7 @@ def test_rejected_model_is_a_success_that_keeps_the_champion(
 ) -> None:
     root = workdir / "root"
     result = freshet(
-        "run", "--root", str(root), "-p", "min_accuracy=0.9999", "-p", "epochs=2", cwd=workdir
+        "run", "--root", str(root), "-p", "gate_threshold=0.9999", "-p", "epochs=2", cwd=workdir
     )
     assert result.returncode == 0, result.stderr
     summary = summary_of(root, result.stdout)
@@ -112,7 +122,7 @@ def test_fixed_run_id_runs_once(cold: dict[str, Any], workdir: Path) -> None:
 
 def test_failing_step_exits_1_with_the_reason(cold: dict[str, Any], workdir: Path) -> None:
     root = workdir / "broken"
-    alias = root / "registry/classifier/aliases/champion.json"
+    alias = root / "registry/model/aliases/champion.json"
     alias.parent.mkdir(parents=True)
     alias.write_text("not json")
     result = freshet("run", "--root", str(root), "-p", "epochs=2", cwd=workdir)
@@ -129,7 +139,7 @@ def test_registry_in_cloud_storage(gcs_client: Any, gcs_endpoint: str, tmp_path:
     # register writes it to, the registry in Cloud Storage.
     gcs_client.create_bucket("freshet-registry")
     env = {"STORAGE_EMULATOR_HOST": gcs_endpoint, "GOOGLE_CLOUD_PROJECT": "freshet-test"}
-    registry = ["-p", "registry_uri=gs://freshet-registry/registry", "-p", "min_accuracy=0.5"]
+    registry = ["-p", "registry_uri=gs://freshet-registry/registry", "-p", "gate_threshold=0.5"]
     root = str(tmp_path / "root")
 
     first = freshet("run", "--root", root, *registry, cwd=tmp_path, env=env)
@@ -137,7 +147,7 @@ def test_registry_in_cloud_storage(gcs_client: Any, gcs_endpoint: str, tmp_path:
     promoted = summary_of(tmp_path / "root", first.stdout)
     assert promoted["decision"] == "passed"
     assert promoted["champion"]["version"] == 1 and promoted["champion"]["promoted_by_this_run"]
-    alias = gcs_client.bucket("freshet-registry").blob("registry/classifier/aliases/champion.json")
+    alias = gcs_client.bucket("freshet-registry").blob("registry/model/aliases/champion.json")
     assert json.loads(alias.download_as_bytes()) == {"version": 1}
 
     worse = freshet(
@@ -168,7 +178,7 @@ def test_a_run_that_fails_after_the_gate_keeps_its_metrics_and_decision(
     # steps wrote, so the failure alert and report still say how good the model was.
     root = workdir / "verify-fails"
     result = freshet(
-        "run", "--root", str(root), "-p", "epochs=2", "-p", "min_accuracy=0.5",
+        "run", "--root", str(root), "-p", "epochs=2", "-p", "gate_threshold=0.5",
         "-p", "serve_command=false", cwd=workdir,
     )  # fmt: skip
     assert result.returncode == 1

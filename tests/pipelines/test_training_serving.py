@@ -15,7 +15,7 @@ from tests.fakes.bundles import faulty_command
 from tests.integration.helpers import freshet, steps_by_name, summary_of
 
 pytestmark = pytest.mark.slow
-PARAMS = ("-p", "epochs=4", "-p", "hidden_units=32", "-p", "min_accuracy=0.5",
+PARAMS = ("-p", "epochs=4", "-p", "hidden_units=32", "-p", "gate_threshold=0.5",
           "-p", "max_regression=1.0", "-p", "latency_requests=20")  # fmt: skip
 
 
@@ -24,13 +24,13 @@ def root(tmp_path_factory: pytest.TempPathFactory, trained: tuple[Path, Path]) -
     """A root whose registry already has a champion (v1)."""
     root = tmp_path_factory.mktemp("serving-root")
     LocalRegistry(root / "registry").register(
-        "classifier", trained[1], run_id="earlier", metrics={"accuracy": 0.5}
+        "model", trained[1], run_id="earlier", metrics={"accuracy": 0.5}
     )
     return root
 
 
 def champion(root: Path) -> Any:
-    return json.loads((root / "registry/classifier/aliases/champion.json").read_text())
+    return json.loads((root / "registry/model/aliases/champion.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_a_faulty_artifact_fails_the_run_and_keeps_the_champion(
     assert not group_alive(pgid)
     assert Path(faulty_run["artifacts"]["bundle"], "model.onnx").is_file()
     assert champion(root) == {"version": 1}
-    assert [v.version for v in LocalRegistry(root / "registry").versions("classifier")] == [1]
+    assert [v.version for v in LocalRegistry(root / "registry").versions("model")] == [1]
 
 
 def test_the_real_server_passes_and_moves_the_champion(
