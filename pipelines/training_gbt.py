@@ -11,7 +11,6 @@ from typing import Any
 from kfp import dsl
 
 from freshet.config import Settings
-from freshet.preflight import declare
 from freshet.pipelines.steps import (
     DATA_PARAMETERS,
     SHIP_PARAMETERS,
@@ -21,6 +20,7 @@ from freshet.pipelines.steps import (
     with_exit_notification,
     with_parameters,
 )
+from freshet.preflight import declare
 
 NAME = "training-gbt"
 GBT_PARAMETERS: Parameters = [
