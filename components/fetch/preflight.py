@@ -37,12 +37,15 @@ def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     Returns:
         `data_version`, `task`, `labels`, `n_inputs` (columns of the preprocessed matrix),
         `n_outputs` (classes, or 1 for regression) and `notes` (the task and the dropped
-        columns, one sentence each). Empty when the data URI is not known before the run.
+        columns, one sentence each). Empty when the data URI is not known before the run;
+        only `data_version` when submitting to Vertex (`context["runner"]`), where the table
+        is read by the step itself.
 
     Raises:
         BadInput: The dataset or an input is unusable (the same sentence fetch would say).
     """
-    from freshet.components.fetch.core import FetchConfig, inspect_table
+    from freshet.components.fetch.core import FetchConfig, check_config, inspect_table
+    from freshet.components.fetch.sources import data_version
     from freshet.contract.preprocess import TablePreprocessor
 
     if "data_uri" not in inputs:
@@ -53,6 +56,11 @@ def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         task=_text(inputs, "task", "auto"),
         seed=_seed(inputs),
     )
+    if context.get("runner") == "vertex":
+        # Submitting (a trigger on Cloud Run, a laptop) must not read a whole dataset: check
+        # the inputs and list the data's version; the fetch step checks the table where it runs.
+        check_config(config)
+        return {"data_version": data_version(config.uri)}
     inspected = inspect_table(config)
     schema = inspected.schema
     features = inspected.frame.drop(columns=[schema.label_column])

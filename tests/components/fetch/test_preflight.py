@@ -113,3 +113,14 @@ def test_component_prints_the_task_and_records_it(
     assert str(info.value) == (
         "fetch: Task 'ranking' is not one of auto, classification, regression."
     )
+
+
+def test_submitting_to_vertex_checks_inputs_and_lists_the_version_without_reading(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "table.csv"
+    data.write_text("not,a,table,with,a,label\n")
+    context = check({"data_uri": str(data), "task": "auto"}, {"runner": "vertex"})
+    assert set(context) == {"data_version"} and context["data_version"].startswith("sha256-")
+    with pytest.raises(BadInput, match="Task 'ranking'"):
+        check({"data_uri": str(data), "task": "ranking"}, {"runner": "vertex"})
