@@ -27,27 +27,6 @@ def test_every_compiled_yaml_loads_as_a_component(tmp_path: Path) -> None:
 
 
 # The training pipeline's wiring; it belongs with the pipeline's own tests (tests/pipelines).
-def test_training_caches_what_is_expensive_and_never_what_reads_mutable_state(
-    tmp_path: Path,
-) -> None:
-    path = compile_pipeline("training", load_settings(), tmp_path)
-    component = components.load_component_from_file(str(path))
-    assert component.name == "training"
-    spec = yaml.safe_load(path.read_text())
-    tasks = dict(spec["root"]["dag"]["tasks"])
-    for sub in spec["components"].values():
-        tasks.update(sub.get("dag", {}).get("tasks", {}))
-    assert {"data-version", "fetch", "train", "evaluate", "gate"} <= set(tasks)
-    # mutable-state readers are never cached; the expensive steps are
-    assert tasks["data-version"]["cachingOptions"] == {}
-    assert tasks["gate"]["cachingOptions"] == {}
-    assert tasks["train"]["cachingOptions"] == {"enableCache": True}
-    # the exit task runs however the steps end, to report failures
-    assert tasks["notify"]["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
-    fetch_inputs = tasks["fetch"]["inputs"]["parameters"]["data_version"]
-    assert fetch_inputs["taskOutputParameter"]["producerTask"] == "data-version"
-
-
 def test_images_come_from_settings(tmp_path: Path) -> None:
     settings = load_settings(
         images={
