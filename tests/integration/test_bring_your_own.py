@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,15 @@ def test_the_example_project_runs_end_to_end(work: Path) -> None:
     signature = json.loads((Path(summary["artifacts"]["model"]) / "signature.json").read_text())
     assert signature["producer"] == "churn_project.forest"
     assert (project / "root/registry/churn/aliases/champion.json").exists()
+    own = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert own.returncode == 0, own.stdout + own.stderr
 
 
 def test_the_champion_is_scored_again_on_the_new_split(work: Path) -> None:

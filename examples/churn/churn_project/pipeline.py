@@ -1,7 +1,6 @@
 """The project's pipeline: freshet's fetch and ship steps around the project's own trainer."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: kfp reads the component's annotations as types.
 from typing import Any
 
 from kfp import dsl
