@@ -220,6 +220,56 @@ class Steps:
 
 
 Parameters = list[tuple[str, type, Any]]
+# Adds the train task: (steps, fetched Dataset, pipeline parameter values) -> the task.
+Train = Callable[["Steps", Any, dict[str, Any]], Any]
+
+
+def continuous_training(
+    settings: Settings,
+    name: str,
+    description: str,
+    train: Train,
+    train_parameters: Parameters,
+    defaults: dict[str, Any] | None = None,
+    data_parameters: Parameters | None = None,
+) -> Any:
+    """A continuous-training pipeline: fetch -> your train task -> evaluate, gate and ship.
+
+    Args:
+        settings: Images and resources to compile in.
+        name: The pipeline's name.
+        description: One line for the pipeline's description.
+        train: Adds the train task; its `model` output must hold the model contract.
+        train_parameters: The train task's pipeline parameters (name, type, default).
+        defaults: Parameter defaults to change (any of the pipeline's parameters).
+        data_parameters: The data parameters (default `DATA_PARAMETERS`).
+
+    Returns:
+        The kfp pipeline, wrapped with the exit notification.
+    """
+    steps = Steps(settings)
+    data = DATA_PARAMETERS if data_parameters is None else data_parameters
+    fixed = {key: default for key, _, default in DATA_PARAMETERS}
+
+    def body(p: dict[str, Any]) -> ContinuousTrainingOutputs:
+        values = {**fixed, **p}
+        version, fetched = steps.fetch_data(
+            values["data_uri"], values["label_column"], values["task"], values["seed"]
+        )
+        trained = train(steps, fetched.outputs["dataset"], values)
+        shipped = steps.ship(
+            fetched.outputs["dataset"],
+            trained.outputs["model"],
+            version.output,
+            **{key: values[key] for key, _, _ in SHIP_PARAMETERS},
+        )
+        return steps.outputs(version, fetched, trained, shipped)
+
+    parameters = data + train_parameters + SHIP_PARAMETERS
+    inner = dsl.pipeline(name=f"{name}-steps", description=description)(
+        with_parameters(body, parameters, ContinuousTrainingOutputs, defaults)
+    )
+    return with_exit_notification(inner, steps.notify_op, steps.limits, name)
 
 
 def with_parameters(

@@ -9,18 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfp import dsl
-
 from freshet.config import Settings
-from freshet.pipelines.steps import (
-    DATA_PARAMETERS,
-    SHIP_PARAMETERS,
-    ContinuousTrainingOutputs,
-    Parameters,
-    Steps,
-    with_exit_notification,
-    with_parameters,
-)
+from freshet.pipelines.steps import Parameters, Steps, continuous_training
 
 NAME = "training"
 TRAIN_PARAMETERS: Parameters = [
@@ -52,30 +42,19 @@ def build_training(
     Returns:
         The kfp pipeline (compile it with `kfp.compiler.Compiler`).
     """
-    steps = Steps(settings)
 
-    def body(p: dict[str, Any]) -> ContinuousTrainingOutputs:
-        version, fetched = steps.fetch_data(p["data_uri"], p["label_column"], p["task"], p["seed"])
-        trained = steps.train_torch(
-            fetched.outputs["dataset"],
-            model_factory=p["model"],
-            **{key: p[key] for key, _, _ in TRAIN_PARAMETERS if key != "model"},
-            seed=p["seed"],
-        )
-        shipped = steps.ship(
-            fetched.outputs["dataset"],
-            trained.outputs["model"],
-            version.output,
-            **{key: p[key] for key, _, _ in SHIP_PARAMETERS},
-        )
-        return steps.outputs(version, fetched, trained, shipped)
+    def train(steps: Steps, dataset: Any, p: dict[str, Any]) -> Any:
+        params = {key: p[key] for key, _, _ in TRAIN_PARAMETERS if key != "model"}
+        return steps.train_torch(dataset, model_factory=p["model"], seed=p["seed"], **params)
 
-    parameters = DATA_PARAMETERS + TRAIN_PARAMETERS + SHIP_PARAMETERS
-    inner = dsl.pipeline(
-        name=f"{name}-steps",
-        description="Fetch, train (PyTorch), evaluate, gate, package, verify and register.",
-    )(with_parameters(body, parameters, ContinuousTrainingOutputs, defaults))
-    return with_exit_notification(inner, steps.notify_op, steps.limits, name)
+    return continuous_training(
+        settings,
+        name,
+        "Fetch, train (PyTorch), evaluate, gate, package, verify and register.",
+        train,
+        TRAIN_PARAMETERS,
+        defaults,
+    )
 
 
 def build(settings: Settings) -> Any:

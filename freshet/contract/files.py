@@ -16,48 +16,75 @@ from freshet.errors import BadInput
 
 MODEL_FILE = "model.onnx"
 SIGNATURE_FILE = "signature.json"
-_FLOAT = 1  # onnx.TensorProto.FLOAT
-_STRING = 8  # onnx.TensorProto.STRING
+_ONNX_TYPES = {1: "float32", 8: "string"}  # onnx.TensorProto.FLOAT, STRING
+# A graph input or output as the checks see it: element type and width (None: dynamic).
+Port = tuple[str, int | None]
 
 
-def _width(value_info: Any) -> int | None:
-    dims = value_info.type.tensor_type.shape.dim
-    if len(dims) < 2 or not dims[-1].HasField("dim_value"):
+def _width(dims: list[Any]) -> int | None:
+    if len(dims) < 2 or not isinstance(dims[-1], int):
         return None
-    return int(dims[-1].dim_value)
+    return dims[-1]
 
 
-def check_graph(graph: Any, signature: Signature, where: str) -> None:
-    """Checks an ONNX graph's inputs and outputs against a signature.
+def graph_ports(graph: Any) -> tuple[dict[str, Port], dict[str, Port]]:
+    """The inputs and outputs of an `onnx.GraphProto` (initializers left out)."""
+
+    def port(value: Any) -> Port:
+        tensor = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        return _ONNX_TYPES.get(tensor.elem_type, str(tensor.elem_type)), _width(dims)
+
+    initializers = {i.name for i in graph.initializer}
+    inputs = {i.name: port(i) for i in graph.input if i.name not in initializers}
+    return inputs, {o.name: port(o) for o in graph.output}
+
+
+def session_ports(session: Any) -> tuple[dict[str, Port], dict[str, Port]]:
+    """The inputs and outputs of an `onnxruntime.InferenceSession`."""
+
+    def port(value: Any) -> Port:
+        kind = str(value.type).removeprefix("tensor(").removesuffix(")")
+        shape = value.shape if isinstance(value.shape, list) else []
+        return {"float": "float32"}.get(kind, kind), _width(shape)
+
+    return (
+        {i.name: port(i) for i in session.get_inputs()},
+        {o.name: port(o) for o in session.get_outputs()},
+    )
+
+
+def check_ports(
+    inputs: dict[str, Port], outputs: dict[str, Port], signature: Signature, where: str
+) -> None:
+    """Checks a model's inputs and outputs against a signature.
 
     Args:
-        graph: An `onnx.GraphProto`.
-        signature: What the graph must take and give.
+        inputs: Input name -> (element type, width), from `graph_ports` or `session_ports`.
+        outputs: Output name -> (element type, width).
+        signature: What the model must take and give.
         where: The model's location, for the sentence.
 
     Raises:
         BadInput: One sentence naming the first mismatch.
     """
-    initializers = {i.name for i in graph.initializer}
-    inputs = {i.name: i for i in graph.input if i.name not in initializers}
-    outputs = {o.name: o for o in graph.output}
     wanted = signature.input_names
     if sorted(inputs) != sorted(wanted):
         raise BadInput(
             f"The model '{where}' takes inputs {sorted(inputs)}, but its signature needs {wanted}."
         )
     expected = {
-        NUMERIC_INPUT: (_FLOAT, len(signature.numeric_features), "float32"),
-        CATEGORICAL_INPUT: (_STRING, len(signature.categorical_features), "string"),
+        NUMERIC_INPUT: ("float32", len(signature.numeric_features)),
+        CATEGORICAL_INPUT: ("string", len(signature.categorical_features)),
     }
     for name in wanted:
-        elem, width, type_name = expected[name]
-        if inputs[name].type.tensor_type.elem_type != elem:
-            raise BadInput(f"The model '{where}' input '{name}' must be {type_name}.")
-        got = _width(inputs[name])
-        if got is not None and got != width:
+        kind, width = expected[name]
+        got_kind, got_width = inputs[name]
+        if got_kind != kind:
+            raise BadInput(f"The model '{where}' input '{name}' is {got_kind}, not {kind}.")
+        if got_width is not None and got_width != width:
             raise BadInput(
-                f"The model '{where}' input '{name}' takes {got} columns; the signature "
+                f"The model '{where}' input '{name}' takes {got_width} columns; the signature "
                 f"lists {width}."
             )
     if signature.output_name not in outputs:
@@ -65,13 +92,17 @@ def check_graph(graph: Any, signature: Signature, where: str) -> None:
             f"The model '{where}' has outputs {sorted(outputs)}, not '{signature.output_name}' "
             "as its signature says."
         )
-    if signature.task == "classification":
-        got = _width(outputs[signature.output_name])
-        if got is not None and got != len(signature.labels):
-            raise BadInput(
-                f"The model '{where}' gives {got} probabilities per row; the signature lists "
-                f"{len(signature.labels)} labels."
-            )
+    got_width = outputs[signature.output_name][1]
+    if signature.task == "classification" and got_width not in (None, len(signature.labels)):
+        raise BadInput(
+            f"The model '{where}' gives {got_width} probabilities per row; the signature lists "
+            f"{len(signature.labels)} labels."
+        )
+
+
+def check_graph(graph: Any, signature: Signature, where: str) -> None:
+    """Checks an `onnx.GraphProto` against a signature (see `check_ports`)."""
+    check_ports(*graph_ports(graph), signature, where)
 
 
 def check_model_dir(model_dir: str | Path) -> Signature:

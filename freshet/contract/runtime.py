@@ -70,6 +70,27 @@ def frame_feeds(frame: pd.DataFrame, signature: Signature) -> dict[str, np.ndarr
     return feeds
 
 
+def open_session(path: Path, threads: int = 0) -> Any:
+    """An onnxruntime session on the CPU (`threads` intra-op threads, 0: onnxruntime's choice).
+
+    Raises:
+        BadInput: onnxruntime cannot load the file (its first line, shortened).
+    """
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        detail = str(exc).splitlines()[0][:200]
+        raise BadInput(f"The model '{path}' cannot be loaded: {detail}") from None
+
+
 @dataclass(frozen=True)
 class ContractModel:
     """A loaded contract model: its signature and an onnxruntime session."""
@@ -89,22 +110,9 @@ class ContractModel:
         Raises:
             BadInput: The directory does not hold a valid contract model.
         """
-        import onnxruntime as ort  # type: ignore[import-untyped]
-
         signature = check_model_dir(model_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         path = Path(model_dir) / MODEL_FILE
-        try:
-            session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            detail = str(exc).splitlines()[0][:200]
-            raise BadInput(f"The model '{path}' cannot be loaded: {detail}") from None
-        return cls(signature, session, path)
+        return cls(signature, open_session(path, threads), path)
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Runs the graph: probabilities (rows x labels) or values (rows,)."""

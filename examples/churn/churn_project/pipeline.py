@@ -7,13 +7,7 @@ from kfp import dsl
 from kfp.dsl import Dataset, Input, Model, Output
 
 from freshet.config import Settings
-from freshet.pipelines.steps import (
-    SHIP_PARAMETERS,
-    ContinuousTrainingOutputs,
-    Steps,
-    with_exit_notification,
-    with_parameters,
-)
+from freshet.pipelines.steps import Steps, continuous_training
 
 NAME = "churn"
 
@@ -29,33 +23,20 @@ def forest(dataset: Input[Dataset], model: Output[Model], trees: int, seed: int)
 
 def build(settings: Settings) -> Any:
     """Builds the churn pipeline with images from settings."""
-    steps = Steps(settings)
     # The project's image is freshet's components image with this package added (Dockerfile).
     forest_op = dsl.component(base_image=settings.images.components, install_kfp_package=False)(
         forest
     )
 
-    def body(p: dict[str, Any]) -> ContinuousTrainingOutputs:
-        version, fetched = steps.fetch_data(p["data_uri"], p["label_column"], "classification", 0)
-        trained = steps.limits(
-            forest_op(dataset=fetched.outputs["dataset"], trees=p["trees"], seed=0)
-        )
-        shipped = steps.ship(
-            fetched.outputs["dataset"],
-            trained.outputs["model"],
-            version.output,
-            **{key: p[key] for key, _, _ in SHIP_PARAMETERS},
-        )
-        return steps.outputs(version, fetched, trained, shipped)
+    def train(steps: Steps, dataset: Any, p: dict[str, Any]) -> Any:
+        return steps.limits(forest_op(dataset=dataset, trees=p["trees"], seed=0))
 
-    parameters = [
-        ("data_uri", str, "data/churn.csv"),
-        ("label_column", str, "churned"),
-        ("trees", int, 100),
-        *SHIP_PARAMETERS,
-    ]
-    defaults = {"model_name": "churn", "gate_threshold": "0.75"}
-    inner = dsl.pipeline(name=f"{NAME}-steps", description="Churn: a forest of our own.")(
-        with_parameters(body, parameters, ContinuousTrainingOutputs, defaults)
+    return continuous_training(
+        settings,
+        NAME,
+        "Churn: fetch, a random forest of our own, then freshet's evaluate, gate and ship.",
+        train,
+        train_parameters=[("trees", int, 100)],
+        defaults={"model_name": "churn", "gate_threshold": "0.75"},
+        data_parameters=[("data_uri", str, "data/churn.csv"), ("label_column", str, "churned")],
     )
-    return with_exit_notification(inner, steps.notify_op, steps.limits, NAME)
