@@ -209,3 +209,14 @@ def test_the_champion_is_scored_again_on_the_new_split(work: Path) -> None:
     ].mean() > (
         pd.read_parquet(Path(first["artifacts"]["dataset"]) / "test.parquet")["income"].mean()
     )
+
+
+def test_a_scaffolded_project_runs_straight_away(work: Path) -> None:
+    made = freshet("init", str(work / "fraud-model"), cwd=work)
+    assert made.returncode == 0, made.stdout + made.stderr
+    project = work / "fraud-model"
+    summary = run_ok("fraud-model", "--root", str(project / "root"), "-p", "epochs=5", cwd=project)
+    assert summary["pipeline"] == "fraud-model"
+    assert summary["status"] == "succeeded" and summary["verification"] == "passed"
+    note = "model: 'fraud_model.models:factory'"
+    assert note in summary["_stderr"]
