@@ -255,9 +255,9 @@ def main() -> None:
             for i in range(0, len(rows) - 63, 8)
         ]
         servers = [
-            Server(
-                "freshet serve (onnxruntime)", [*default_command(), str(bundle)]
-            ),  # as in the image
+            Server(  # as in the image, less its access log (the baseline has none either)
+                "freshet serve (onnxruntime)", [*default_command(), "--no-access-log", str(bundle)]
+            ),
             Server(
                 "baseline: PyTorch in FastAPI",
                 [sys.executable, __file__, "--serve-torch", str(bundle), tmp],

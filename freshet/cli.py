@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -29,7 +30,9 @@ RootOption = Annotated[
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from freshet.logs import say  # a plain `error: ...` line, or an ERROR record in JSON mode
+
+    say(message, level=logging.ERROR, prefix="error: ", event="error", exit_code=code)
     raise typer.Exit(code)
 
 
@@ -124,15 +127,15 @@ def init_command(
     ] = None,
 ) -> None:
     """Create a project with its own model and pipeline, ready for `freshet run <name>`."""
+    from freshet.logs import say
     from freshet.scaffold import init_project
 
     project = init_project(directory, name)
     for path in project.files:
         typer.echo(str(path))
-    typer.echo(
+    say(
         f"Created project '{project.name}' (package {project.package}). Next: "
-        f"cd {directory} && freshet run {project.name}",
-        err=True,
+        f"cd {directory} && freshet run {project.name}"
     )
 
 

@@ -7,6 +7,7 @@ from the Vertex AI API (`freshet.gcp.runs`).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -156,6 +157,7 @@ def sla_check(
 ) -> None:
     """Check each pipeline's freshness deadline; exit 1 when one is breached (and alert once)."""
     from freshet.config import load_settings
+    from freshet.logs import say
     from freshet.sla import check
 
     settings = load_settings(root=root)
@@ -165,7 +167,7 @@ def sla_check(
         if item.state != "breached":
             typer.echo(item.message())
     for item in breached:
-        typer.echo(f"error: {item.message()}", err=True)
+        say(item.message(), level=logging.ERROR, prefix="error: ", event="sla_breached")
     if breached:
         raise typer.Exit(1)
 

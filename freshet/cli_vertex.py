@@ -6,6 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,6 +76,7 @@ def submit_command(
 
     from freshet.gcp.follow import follow
     from freshet.gcp.session import open_session
+    from freshet.logs import say
     from freshet.runners import submit
 
     settings = _vertex_settings()
@@ -92,7 +94,7 @@ def submit_command(
     typer.echo(f"Run {result.run_id} {view.state}: {url}")
     if view.state != "SUCCEEDED":
         if view.error:
-            typer.echo(f"error: {view.error}", err=True)
+            say(view.error, level=logging.ERROR, prefix="error: ", event="error")
         raise typer.Exit(1)
 
 

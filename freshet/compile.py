@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from freshet.atomic import write_file
 from freshet.config import Settings
 from freshet.errors import BadInput
 
@@ -96,9 +97,7 @@ def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None)
         compiler.Compiler().compile(pipeline, str(staged))
         content = staged.read_bytes()
     if not target.exists() or target.read_bytes() != content:
-        part = target.with_suffix(".yaml.part")
-        part.write_bytes(content)
-        part.replace(target)
+        write_file(target, content)
     return target
 
 

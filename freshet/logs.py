@@ -5,6 +5,11 @@ to stderr as JSON lines in Cloud Logging's structured format (`severity`, `messa
 `logging.googleapis.com/labels`) when stderr is not a terminal or `FRESHET_LOG_FORMAT=json`,
 and as readable colored lines (rich) on a terminal. An exception and its traceback make one
 entry. Labels (pipeline, run id, step) come from `setup_logging` and from `log_context`.
+
+What a command says to a person (an error, a note) goes through `say`: a plain line on a
+terminal, a record when the handler writes JSON, so JSON output holds nothing but records.
+uvicorn's loggers pass at the level the server was given (run it with `log_config=None`); its
+access records carry Cloud Logging's `httpRequest`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LABELS_KEY = "logging.googleapis.com/labels"
 _LABELS: ContextVar[Mapping[str, str]] = ContextVar(
@@ -27,6 +35,8 @@ _LABELS: ContextVar[Mapping[str, str]] = ContextVar(
 )
 # Our own loggers speak at the chosen level; libraries (kfp, google, urllib3) only from WARNING.
 _OWN = ("freshet", "components", "pipelines", "__main__")
+# Servers whose level the caller sets (uvicorn's `log_level`) pass at that level too.
+_PASSED = (*_OWN, "uvicorn")
 _SEVERITY = {
     logging.DEBUG: "DEBUG",
     logging.INFO: "INFO",
@@ -37,6 +47,7 @@ _SEVERITY = {
 _HANDLER_NAME = "freshet"
 _ERROR_EVENT = "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_NOT_FIELDS = {"labels", "color_message"}  # uvicorn's copy of the message with ANSI colors
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -84,10 +95,28 @@ class CloudLoggingFormatter(logging.Formatter):
         labels = {**_LABELS.get(), **getattr(record, "labels", {})}
         if labels:
             entry[LABELS_KEY] = {k: str(v) for k, v in labels.items()}
+        if record.name == "uvicorn.access":
+            entry.update(_http_request(record.args))
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key != "labels" and not key.startswith("_"):
+            if key not in _STANDARD and key not in _NOT_FIELDS and not key.startswith("_"):
                 entry[key] = value if _is_json(value) else repr(value)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _http_request(args: Any) -> dict[str, Any]:
+    """Cloud Logging's `httpRequest` from uvicorn's access arguments, when they are its five."""
+    if not (isinstance(args, tuple) and len(args) == 5):
+        return {}
+    client, method, path, version, status = args
+    return {
+        "httpRequest": {
+            "requestMethod": str(method),
+            "requestUrl": str(path),
+            "status": int(status) if str(status).isdigit() else str(status),
+            "protocol": f"HTTP/{version}",
+            "remoteIp": str(client).rsplit(":", 1)[0],
+        }
+    }
 
 
 def _is_json(value: Any) -> bool:
@@ -99,10 +128,10 @@ def _is_json(value: Any) -> bool:
 
 
 class _OwnOrWarning(logging.Filter):
-    """Passes our records at the handler's level, other libraries' from WARNING up."""
+    """Passes our records (and uvicorn's) at the handler's level, other libraries' from WARNING."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or record.name.startswith(_OWN)
+        return record.levelno >= logging.WARNING or record.name.startswith(_PASSED)
 
 
 class _ConsoleLabels(logging.Filter):
@@ -120,6 +149,46 @@ def choose_format(stream: TextIO, requested: str | None = None) -> Literal["json
     if wanted in ("json", "console"):
         return wanted  # type: ignore[return-value]
     return "console" if stream.isatty() else "json"
+
+
+def json_handler() -> logging.Handler | None:
+    """The handler `setup_logging` installed when it writes JSON records, else None."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == _HANDLER_NAME and isinstance(
+            handler.formatter, CloudLoggingFormatter
+        ):
+            return handler
+    return None
+
+
+def json_logging() -> bool:
+    """Whether the freshet handler installed by `setup_logging` writes JSON records."""
+    return json_handler() is not None
+
+
+def say(
+    message: str,
+    *,
+    level: int = logging.INFO,
+    prefix: str = "",
+    console: Console | None = None,
+    **fields: Any,
+) -> None:
+    """Tells the person at the terminal one line, or logs it as a record under JSON logging.
+
+    Args:
+        message: The sentence.
+        level: The record's level under JSON logging (ERROR for a failed command).
+        prefix: Put before the sentence on a terminal ("error: ", "note: ").
+        console: Where the plain line goes [default: stderr].
+        **fields: Extra fields of the record (e.g. `event="note"`).
+    """
+    if json_logging():
+        logging.getLogger("freshet.cli").log(level, message, extra=fields, stacklevel=2)
+    elif console is not None:
+        console.print(f"{prefix}{message}", highlight=False, markup=False, soft_wrap=True)
+    else:
+        print(f"{prefix}{message}", file=sys.stderr, flush=True)
 
 
 def setup_logging(

@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
+from freshet.atomic import write_file
 from freshet.errors import BadInput, RegistryError
 
 # A version stores the contract model (what every step after training reads) and, when the
@@ -203,10 +204,7 @@ def open_registry(uri: str, client: Any = None) -> Registry:
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_file(path, json.dumps(payload, indent=2, sort_keys=True))
 
 
 class LocalRegistry(Registry):

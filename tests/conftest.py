@@ -19,6 +19,17 @@ from tests.fakes.bundles import (  # noqa: F401
 from tests.fakes.gcs import storage_client, storage_emulator
 
 
+@pytest.fixture(autouse=True)
+def human_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands speak to a person (`error: ...` lines), as on a terminal, unless a test asks.
+
+    Under pytest stderr is never a terminal, which alone would switch every command, and
+    every subprocess that inherits this environment, to JSON records; the tests of the JSON
+    form set FRESHET_LOG_FORMAT=json themselves.
+    """
+    monkeypatch.setenv("FRESHET_LOG_FORMAT", "console")
+
+
 @pytest.fixture(scope="session")
 def gcs_endpoint() -> Iterator[str]:
     """Endpoint of a Cloud Storage emulator running for the whole session."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import os
-import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from freshet.atomic import write_file
 from freshet.errors import BadInput
 
 FILE_NAME = "last.pt"
@@ -50,17 +49,7 @@ class LocalStore:
 
     def write(self, data: bytes) -> None:
         """Writes a temporary sibling, fsyncs it and renames it over the checkpoint."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(self.path, data)
 
 
 class GcsStore:

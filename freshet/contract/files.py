@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from freshet.atomic import write_file
 from freshet.contract.signature import (
     CATEGORICAL_INPUT,
     NUMERIC_INPUT,
@@ -154,7 +154,5 @@ def write_model(out_dir: str | Path, model: Any, signature: Signature) -> Path:
         (MODEL_FILE, proto.SerializeToString()),
         (SIGNATURE_FILE, signature.to_json().encode()),
     ):
-        part = out / f".{name}.part"
-        part.write_bytes(payload)
-        os.replace(part, out / name)
+        write_file(out / name, payload)
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from freshet.atomic import replaced_file
 from freshet.errors import BadInput, FreshetError
 
 LATEST = "latest"
@@ -134,17 +135,14 @@ def fetch_template(uri: str, credentials: Any, cache_dir: Path) -> Path:
     target = cache_dir / f"{package}-{ref.replace(':', '-')}.yaml"
     if ref.startswith("sha256:") and target.exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    part = target.with_suffix(".yaml.part")
     version, tag = (ref, None) if ref.startswith("sha256:") else (None, ref)
     try:
-        _client(repo, credentials).download_pipeline(
-            package, version=version, tag=tag, file_name=str(part)
-        )
+        with replaced_file(target) as part:
+            _client(repo, credentials).download_pipeline(
+                package, version=version, tag=tag, file_name=str(part)
+            )
     except OSError as exc:  # requests' errors are OSErrors
-        part.unlink(missing_ok=True)
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:
             raise BadInput(f"No template at '{uri}'.") from None
         raise FreshetError(f"Download of template '{uri}' failed: {exc}.") from None
-    part.replace(target)
     return target

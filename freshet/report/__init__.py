@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from freshet.atomic import write_file
 
 REPORT_NAME = "report.html"
 
@@ -29,14 +29,7 @@ def write_report(summary: dict[str, Any], out: str | Path) -> Path:
     from freshet.report.page import render
 
     html = render(gather(summary))
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(html)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-    return target
+    return write_file(out, html)
 
 
 __all__ = ["REPORT_NAME", "report_path", "write_report"]

@@ -15,12 +15,15 @@ from typing import Any
 from rich.console import Console
 
 from freshet import params as params_module
+from freshet.atomic import write_file
 from freshet.compile import compile_for_local, template_version
 from freshet.config import Settings
 from freshet.errors import BadInput, RegistryError
+from freshet.logs import log_context, say
 from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
+from freshet.runners.events import RunEvents
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
 from freshet.summary import RunSummary, read_outputs, verification_record
 
@@ -60,10 +63,13 @@ class LocalRunner:
         """The result for a run id whose folder shows the run was started before, else None."""
         run_dir = self.run_dir(run_id)
         if (run_dir / "summary.json").exists() or (run_dir / "started").exists():
-            return RunResult(
-                run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
-            )
+            return self._exists(run_id)
         return None
+
+    def _exists(self, run_id: str) -> RunResult:
+        path = self.run_dir(run_id) / "summary.json"
+        RunEvents().exists(run_id, path)
+        return RunResult(run_id=run_id, status="already_exists", summary_path=path)
 
     def submit(self, request: RunRequest) -> RunResult:
         """Runs the pipeline to completion (see `Runner.submit`).
@@ -75,49 +81,51 @@ class LocalRunner:
         spec = params_module.load_template(template)
         refuse_custom_jobs(spec, template)
         typed = params_module.request_values(spec, request.parameters, request.data_uri)
-        run_id = (
-            check_run_id(request.run_id)
-            if request.run_id
-            else new_run_id(spec["pipelineInfo"]["name"])
-        )
+        pipeline = spec["pipelineInfo"]["name"]
+        run_id = check_run_id(request.run_id) if request.run_id else new_run_id(pipeline)
         values = params_module.with_system_inputs(
             spec,
             params_module.with_defaults(spec, typed),
             {"registry_uri": str(self.root / "registry"), "run_id": run_id},
         )
         params_module.check_complete(spec, values)
-        existing = self._existing(run_id)
-        if existing is not None:  # checked again, atomically, below
-            return existing
-        context = run_preflights(spec, values, runner="local")
-        for note in context.get("notes") or []:
-            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
-        data_version = context.get("data_version")
+        with log_context(run_id=run_id, pipeline=pipeline):  # labels every record of the run
+            existing = self._existing(run_id)
+            if existing is not None:  # checked again, atomically, below
+                return existing
+            context = run_preflights(spec, values, runner="local")
+            for note in context.get("notes") or []:
+                say(note, prefix="note: ", console=self.console, event="note")
+            data_version = context.get("data_version")
 
-        run_dir = self.run_dir(run_id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            if (run_dir / "summary.json").exists():
-                raise FileExistsError(run_dir / "summary.json")
-            # Create-exclusive: of two workers sharing a root, exactly one starts the run.
-            with (run_dir / "started").open("x") as marker:
-                marker.write(datetime.now(UTC).isoformat())
-        except FileExistsError:
-            return RunResult(
-                run_id=run_id, status="already_exists", summary_path=run_dir / "summary.json"
+            run_dir = self.run_dir(run_id)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                if (run_dir / "summary.json").exists():
+                    raise FileExistsError(run_dir / "summary.json")
+                # Create-exclusive: of two workers sharing a root, exactly one starts the run.
+                with (run_dir / "started").open("x") as marker:
+                    marker.write(datetime.now(UTC).isoformat())
+            except FileExistsError:
+                return self._exists(run_id)
+            events = RunEvents()
+            parameters = {k: v for k, v in values.items() if k != "run_id"}
+            events.started(run_id, pipeline, data_version, parameters)
+            summary = self._execute(
+                spec, template, values, run_id, run_dir, request, data_version, events
             )
-        summary = self._execute(spec, template, values, run_id, run_dir, request, data_version)
-        summary.artifacts["report"] = str(run_dir / "report.html")
-        path = run_dir / "summary.json"
-        part = path.with_suffix(".json.part")
-        part.write_text(summary.model_dump_json(indent=2))
-        part.replace(path)
-        from freshet.after_run import after_local_run
+            summary.artifacts["report"] = str(run_dir / "report.html")
+            path = write_file(run_dir / "summary.json", summary.model_dump_json(indent=2))
+            from freshet.after_run import after_local_run
 
-        after_local_run(self.root, summary, path, self.settings.ops)
-        return RunResult(
-            run_id=run_id, status=summary.status, summary_path=path, summary=summary.model_dump()
-        )
+            after_local_run(self.root, summary, path, self.settings.ops)
+            events.finished(summary, path)
+            return RunResult(
+                run_id=run_id,
+                status=summary.status,
+                summary_path=path,
+                summary=summary.model_dump(),
+            )
 
     def _execute(
         self,
@@ -128,10 +136,11 @@ class LocalRunner:
         run_dir: Path,
         request: RunRequest,
         data_version: str | None,
+        events: RunEvents,
     ) -> RunSummary:
         from kfp import components, local
 
-        tracker = StepTracker(dag_task_names(spec))
+        tracker = StepTracker(dag_task_names(spec), on_change=events.step_changed)
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
             pipeline_root=str(self.root / "artifacts"),

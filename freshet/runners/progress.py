@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +56,15 @@ def dag_task_names(spec: dict[str, Any]) -> list[str]:
 class StepTracker(logging.Filter):
     """Follows task states from kfp.local's log records (the records pass through)."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(
+        self, names: list[str], on_change: Callable[[StepRecord], None] | None = None
+    ) -> None:
+        """Follows the tasks `names` (DAG order); `on_change` gets each step that changed."""
         super().__init__()
         self.steps = {name: StepRecord(name=name) for name in names}
         self.current: str | None = None
         self._started: dict[str, float] = {}
+        self._on_change = on_change
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Updates the step states from one record; never drops the record."""
@@ -76,6 +80,7 @@ class StepTracker(logging.Filter):
         if self.steps and name not in self.steps:
             return  # a sub-DAG (condition, nested pipeline): its tasks are reported themselves
         step = self.steps.setdefault(name, StepRecord(name=name))
+        before = step.model_copy()
         now = time.perf_counter()
         if state == "running":
             self._started.setdefault(name, now)
@@ -89,6 +94,8 @@ class StepTracker(logging.Filter):
             step.status = "succeeded" if state == "succeeded" else "failed"
             step.seconds = round(now - self._started.get(name, now), 3)
             self.current = None
+        if self._on_change is not None and step != before:
+            self._on_change(step.model_copy())
 
     def records(self) -> list[StepRecord]:
         """The steps in pipeline order: never reached counts as skipped, unfinished as failed."""
@@ -174,7 +181,12 @@ def capture_run(log_path: Path, tracker: StepTracker) -> Iterator[StepOutput]:
 
 
 def live_display(tracker: StepTracker, console: Console) -> contextlib.AbstractContextManager[Any]:
-    """A live table on a terminal; elsewhere nothing is redrawn (the summary says it all)."""
-    if not console.is_terminal:
+    """A live table on a terminal; elsewhere nothing is redrawn (the summary says it all).
+
+    Under JSON logging the step records stand in for the table, even on a terminal.
+    """
+    from freshet.logs import json_logging
+
+    if not console.is_terminal or json_logging():
         return contextlib.nullcontext()
     return Live(get_renderable=tracker.table, console=console, refresh_per_second=4, transient=True)

@@ -26,6 +26,7 @@ from freshet.gcp.session import (
     require,
 )
 from freshet.gcp.templates import fetch_template
+from freshet.logs import say
 from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
@@ -124,7 +125,7 @@ class VertexRunner:
         params_module.check_complete(spec, values)
         context = run_preflights(spec, values, runner="vertex", skip_unreadable=True)
         for note in context.get("notes") or []:
-            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
+            say(note, prefix="note: ", console=self.console, event="note")
         gcp = self.settings.gcp
         data_version = request.data_version or context.get("data_version")
         labels = run_labels(

@@ -45,6 +45,12 @@ def serve_command(
         int | None,
         typer.Option("--port", help="Port [default: AIP_HTTP_PORT or 8080].", min=1, max=65535),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log", help="One log record per request (JSON in a container)."
+        ),
+    ] = True,
 ) -> None:
     """Serve a bundle over HTTP (Vertex AI contract: AIP_HTTP_PORT, AIP_*_ROUTE)."""
     import uvicorn
@@ -69,8 +75,8 @@ def serve_command(
             host=host,
             port=listen,
             log_config=None,  # uvicorn's records go through freshet's one logging setup
-            log_level="warning",
-            access_log=False,
+            log_level="info",  # its start-up lines and, with access_log, one record per request
+            access_log=access_log,
             lifespan="off",
         )
     )

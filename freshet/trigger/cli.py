@@ -6,7 +6,6 @@ Heavy imports (google-cloud-pubsub, FastAPI, kfp) happen inside the commands, so
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,18 +28,11 @@ RecordOption = Annotated[
 ]
 
 
-def _logging() -> None:
-    # Until the project-wide log setup exists, make the trigger's decisions visible.
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-
-
 def _handler(root: Path | None, record: Path | None) -> tuple[Settings, TriggerHandler]:
     from freshet.config import load_settings
     from freshet.trigger.handler import TriggerHandler
     from freshet.trigger.ledger import Ledger
 
-    _logging()
     settings = load_settings(root=root)
     submit = Ledger(record).submit if record is not None else None
     return settings, TriggerHandler(settings, submit=submit)
@@ -62,7 +54,9 @@ def serve(
         raise BadInput(f"The port must be between 1 and 65535, not {port}.")
     _, handler = _handler(root, record)
     app = create_app(PushService.from_handler(handler))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's records, access lines included, go through freshet's one
+    # logging setup (JSON records in a container) instead of uvicorn's own `INFO:` lines.
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level="info")
 
 
 def pull(
@@ -114,13 +108,14 @@ def watch(
     record: RecordOption = None,
 ) -> None:
     """Watch a local data directory; each settled change starts one local run."""
+    from freshet.logs import say
     from freshet.params import parse_assignments
     from freshet.trigger.watch import DirectoryWatcher
 
     parameters = parse_assignments(param or [])
     _, handler = _handler(root, record)
     watcher = DirectoryWatcher(directory, handler, pipeline, dict(parameters), settle)
-    typer.echo(f"Watching {watcher.directory} (Ctrl-C to stop).", err=True)
+    say(f"Watching {watcher.directory} (Ctrl-C to stop).")
     watcher.run(on_outcome=lambda o: typer.echo(f"{o.status}: {o.run_id or ''} {o.reason}"))
 
 

@@ -113,8 +113,10 @@ def vertex(
         "FRESHET_GCP__POLL_SECONDS": "0.01",
         "FRESHET_GCP__RETRY_SECONDS": "1",
     }
+    # Settings come only from `env`; FRESHET_LOG_* belong to the logging setup (tests/conftest).
     for name in [n for n in os.environ if n.startswith("FRESHET_")]:
-        monkeypatch.delenv(name)
+        if not name.startswith("FRESHET_LOG_"):
+            monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return vertex_services

@@ -3,13 +3,21 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
-from freshet.logs import LABELS_KEY, choose_format, log_context, setup_logging
+from freshet.logs import (
+    LABELS_KEY,
+    choose_format,
+    json_logging,
+    log_context,
+    say,
+    setup_logging,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -100,9 +108,74 @@ def test_the_cli_edge_logs_json_when_not_on_a_terminal(tmp_path: object) -> None
         "    logging.getLogger('freshet.x').error('went wrong', exc_info=ValueError('v'))\n"
         "app(['boom'], standalone_mode=False)\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "FRESHET_LOG_FORMAT"}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
     [entry] = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert entry["severity"] == "ERROR"
     assert "ValueError: v" in entry["message"]
+
+
+def test_say_is_a_plain_line_on_a_terminal_and_a_record_in_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging(log_format="console", stream=io.StringIO())
+    assert not json_logging()
+    say("x must be positive.", level=logging.ERROR, prefix="error: ")
+    assert capsys.readouterr().err == "error: x must be positive.\n"
+
+    out = io.StringIO()
+    setup_logging(log_format="json", stream=out)
+    assert json_logging()
+    say("x must be positive.", level=logging.ERROR, prefix="error: ", exit_code=2)
+    [entry] = lines(out)
+    assert (entry["severity"], entry["message"], entry["exit_code"]) == (
+        "ERROR",
+        "x must be positive.",
+        2,
+    )
+    assert entry["logging.googleapis.com/sourceLocation"]["function"] == (
+        "test_say_is_a_plain_line_on_a_terminal_and_a_record_in_json"
+    )
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def uvicorn_at_info() -> Iterator[None]:
+    """uvicorn's loggers at INFO, as its `log_level="info"` sets them, restored afterwards."""
+    names = ("uvicorn.access", "uvicorn.error")
+    levels = [logging.getLogger(name).level for name in names]
+    for name in names:
+        logging.getLogger(name).setLevel(logging.INFO)
+    yield
+    for name, level in zip(names, levels, strict=True):
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("uvicorn_at_info")
+def test_uvicorn_records_pass_at_its_level_and_access_lines_carry_http_request() -> None:
+    out = io.StringIO()
+    setup_logging(log_format="json", stream=out)
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on %s", "http://127.0.0.1:8080", extra={"color_message": "\x1b[1m..."}
+    )
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "10.0.0.7:51234", "POST", "/", "1.1", 400
+    )
+    running, access = lines(out)
+    assert running["message"] == "Uvicorn running on http://127.0.0.1:8080"
+    assert "color_message" not in running
+    assert access["message"] == '10.0.0.7:51234 - "POST / HTTP/1.1" 400'
+    assert access["httpRequest"] == {
+        "requestMethod": "POST",
+        "requestUrl": "/",
+        "status": 400,
+        "protocol": "HTTP/1.1",
+        "remoteIp": "10.0.0.7",
+    }

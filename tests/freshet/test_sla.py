@@ -95,7 +95,10 @@ def test_cli_exits_1_with_a_clear_message_and_posts_the_alert(tmp_path: Path) ->
         }
         result = freshet("sla", "check", "--root", str(tmp_path), env=env, cwd=tmp_path)
     assert result.returncode == 1
-    assert "error: training: SLA breached: data version sha256-new" in result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines()]  # JSON lines only
+    errors = [r["message"] for r in records if r["severity"] == "ERROR"]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("training: SLA breached: data version sha256-new"), errors
     assert "Traceback" not in result.stderr
     assert len(hook.received) == 1
 

@@ -10,36 +10,69 @@ import pytest
 from typer.testing import CliRunner
 
 from freshet.cli import app
-from freshet.components.verify.server import default_command, group_alive, running_server
+from freshet.components.verify.server import (
+    ServerProcess,
+    default_command,
+    group_alive,
+    running_server,
+)
 from freshet.serving.signature import load_golden
 
 runner = CliRunner()
+ROUTES = {"AIP_HEALTH_ROUTE": "/healthz", "AIP_PREDICT_ROUTE": "/v1/predict"}
+
+
+def wait_healthy(server: ServerProcess, client: httpx.Client) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, server.log_tail()
+        assert time.monotonic() < deadline, "never healthy"
+        try:
+            if client.get(ROUTES["AIP_HEALTH_ROUTE"]).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
 
 
 def test_serves_a_bundle_with_the_aip_variables(
     bundle: Path, no_leftover_servers: list[int]
 ) -> None:
-    env = {"AIP_HEALTH_ROUTE": "/healthz", "AIP_PREDICT_ROUTE": "/v1/predict"}
     example = load_golden(bundle).examples[3]
-    with running_server([*default_command(), str(bundle)], env) as server:
+    with running_server([*default_command(), str(bundle)], ROUTES) as server:
         assert server.pgid is not None
         no_leftover_servers.append(server.pgid)
-        deadline = time.monotonic() + 30
         with httpx.Client(base_url=server.base_url) as client:
-            while True:
-                assert server.poll() is None, server.log_tail()
-                assert time.monotonic() < deadline, "never healthy"
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            wait_healthy(server, client)
             answer = client.post("/v1/predict", json={"instances": [example.instance]})
             assert answer.json()["predictions"][0]["label"] == example.label
             assert (
                 client.post("/predict", json={"instances": [example.instance]}).status_code == 404
             )
     assert not group_alive(server.pgid)
+
+
+def test_its_logs_are_json_records_one_per_request(
+    bundle: Path, no_leftover_servers: list[int]
+) -> None:
+    example = load_golden(bundle).examples[0]
+    env = {**ROUTES, "FRESHET_LOG_FORMAT": "json"}
+    with running_server([*default_command(), str(bundle)], env) as server:
+        assert server.pgid is not None
+        no_leftover_servers.append(server.pgid)
+        with httpx.Client(base_url=server.base_url) as client:
+            wait_healthy(server, client)
+            assert client.post("/v1/predict", json={"instances": [example.instance]}).is_success
+        deadline = time.monotonic() + 10
+        while '"/v1/predict"' not in server.log_path.read_text():
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.05)
+        records = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+    assert all(r["severity"] and r["message"] for r in records)
+    assert any(r["message"].startswith("Uvicorn running on") for r in records)
+    [predict] = [r for r in records if r.get("httpRequest", {}).get("requestUrl") == "/v1/predict"]
+    assert predict["logger"] == "uvicorn.access"
+    assert predict["httpRequest"]["requestMethod"] == "POST"
+    assert predict["httpRequest"]["status"] == 200
 
 
 def _broken(bundle: Path, tmp_path: Path, name: str, content: bytes) -> Path:
