@@ -120,9 +120,11 @@ def test_the_pubsub_emulator_is_checked_and_its_installation_named(
 
 
 def make(*args: str, path: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`make -s ARGS` in this checkout, its .venv taken as built (never rebuilt here)."""
+    """`make -s ARGS` in this checkout with this interpreter's venv, taken as built."""
+    venv = Path(sys.executable).parent.parent  # CI's may be .venv-test
+    command = [shutil.which("make") or "make", "-s", f"VENV={venv}", "-o", f"{venv}/.installed"]
     return subprocess.run(
-        [shutil.which("make") or "make", "-s", "-o", ".venv/.installed", *args],
+        [*command, *args],
         cwd=REPO,
         env={**os.environ, "PATH": path, **env},
         capture_output=True,
