@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -135,11 +138,16 @@ class Page:
 def chromium_page() -> Iterator[Page]:
     """A fresh headless Chromium with one page; killed on exit."""
     binary = chromium_binary()
-    with tempfile.TemporaryDirectory(prefix="freshet-chromium-") as profile:
+    # Chromium's helper processes outlive a killed browser process for a moment and keep
+    # writing into the profile: the browser gets its own process group, killed whole.
+    with tempfile.TemporaryDirectory(
+        prefix="freshet-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -155,5 +163,6 @@ def chromium_page() -> Iterator[Page]:
             with connect(target["webSocketDebuggerUrl"], max_size=None) as socket:
                 yield Page(socket)
         finally:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
