@@ -134,7 +134,6 @@ def make(*args: str, path: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_test_stops_before_pytest_when_chromium_is_missing(tmp_path: Path) -> None:
     bin_dir = machine(tmp_path, "java", "gcloud")
     # Were the check to let it through, pytest would get a selection that errors out.
@@ -146,7 +145,6 @@ def test_make_test_stops_before_pytest_when_chromium_is_missing(tmp_path: Path) 
     assert "no-such-option" not in result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_test_fails_when_pytest_collects_nothing_unless_told(tmp_path: Path) -> None:
     bin_dir = machine(tmp_path, "chromium", "java", "gcloud")
     nothing = "PYTEST_ARGS=-p no:cacheprovider -q tests/test_prerequisites.py -k no_such_test"
