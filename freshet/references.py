@@ -46,24 +46,51 @@ def check_reference(reference: str, what: str) -> tuple[str, str]:
     return module, attribute
 
 
-def load_reference(reference: str, what: str) -> Any:
-    """Imports the object a `package.module:function` reference names.
+def import_reference(reference: str, what: str) -> tuple[Any, str, str]:
+    """Imports the module a `package.module:function` reference names.
 
     The working directory comes first on `sys.path` when it is not on it, so that a project's
     own modules import without being installed.
+
+    Returns:
+        (the module, its name, the attribute path after the colon).
+
+    Raises:
+        BadInput: Malformed reference, or a module that does not import (its first error line).
+    """
+    module_name, attribute = check_reference(reference, what)
+    import_project()
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure of user code is a problem of the input
+        raise BadInput(f"{what} '{reference}' cannot be imported: {described(exc)}.") from None
+    return module, module_name, attribute
+
+
+_MISSING = object()
+
+
+def find_attribute(target: Any, attribute: str) -> Any:
+    """`target.a.b` for the dotted `attribute`, or `MISSING` when a part does not exist."""
+    for part in attribute.split("."):
+        target = getattr(target, part, _MISSING)
+        if target is _MISSING:
+            break
+    return target
+
+
+MISSING = _MISSING
+
+
+def load_reference(reference: str, what: str) -> Any:
+    """Imports the object a `package.module:function` reference names.
 
     Raises:
         BadInput: Malformed reference, a module that does not import (its first error line),
             or a missing attribute.
     """
-    module_name, attribute = check_reference(reference, what)
-    import_project()
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # any import-time failure of user code is a problem of the input
-        raise BadInput(f"{what} '{reference}' cannot be imported: {described(exc)}.") from None
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise BadInput(f"{what} '{reference}': module '{module_name}' has no '{attribute}'.")
-        target = getattr(target, part)
+    module, module_name, attribute = import_reference(reference, what)
+    target = find_attribute(module, attribute)
+    if target is MISSING:
+        raise BadInput(f"{what} '{reference}': module '{module_name}' has no '{attribute}'.")
     return target

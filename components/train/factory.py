@@ -7,25 +7,14 @@ go wrong is one sentence naming the factory, raised before anything is trained o
 
 from __future__ import annotations
 
-import importlib
-import os
-import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from freshet.components.train.config import factory_name
 from freshet.errors import BadInput
-
-_IDENTIFIER = r"[A-Za-z_]\w*"
-_SPEC = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER}(\.{_IDENTIFIER})*$")
+from freshet.references import MISSING, described, find_attribute, import_reference
 
 Factory = Callable[[int, int, dict[str, Any]], Any]
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(exc).__name__
 
 
 def resolve_factory(model_factory: str) -> Factory:
@@ -39,28 +28,13 @@ def resolve_factory(model_factory: str) -> Factory:
             attribute, or the attribute is not callable.
     """
     name = factory_name(model_factory)
-    if not _SPEC.match(name):
-        raise BadInput(f"The model factory '{name}' is not of the form 'package.module:function'.")
-    module_name, attribute = name.split(":")
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    importlib.invalidate_caches()
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any error raised while importing the user's module
+    module, module_name, attribute = import_reference(name, "The model factory")
+    target = find_attribute(module, attribute)
+    if target is MISSING:
         raise BadInput(
-            f"The model factory '{name}' cannot be imported: {type(exc).__name__}: "
-            f"{_first_line(exc)}."
-        ) from None
-    target: Any = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise BadInput(
-                f"The model factory '{name}' does not exist: module '{module_name}' has no "
-                f"'{attribute}'."
-            )
-        target = getattr(target, part)
+            f"The model factory '{name}' does not exist: module '{module_name}' has no "
+            f"'{attribute}'."
+        )
     if not callable(target):
         raise BadInput(
             f"The model factory '{name}' is not callable: it is a {type(target).__name__}."
@@ -93,7 +67,7 @@ def build_network(model_factory: str, n_inputs: int, n_outputs: int, params: dic
     except Exception as exc:  # the user's code: report it as their input's problem
         raise BadInput(
             f"The model factory '{name}' failed for {n_inputs} inputs and {n_outputs} "
-            f"outputs: {type(exc).__name__}: {_first_line(exc)}."
+            f"outputs: {described(exc)}."
         ) from None
     if not isinstance(network, nn.Module):
         raise BadInput(
