@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from freshet.contract.compose import ML_OPSET, OPSET
+from freshet.contract.compose import ML_OPSET, OPSET, rename_tensor
 from freshet.contract.preprocess import PREPROCESSED
 from freshet.contract.signature import OUTPUT_NAMES
 
 _FLOAT = 1  # onnx.TensorProto.FLOAT
-
-
-def _rename(graph: Any, old: str, new: str) -> None:
-    """Renames one tensor everywhere in a graph (nodes and graph outputs)."""
-    for node in graph.node:
-        node.input[:] = [new if name == old else name for name in node.input]
-        node.output[:] = [new if name == old else name for name in node.output]
-    for value in graph.output:
-        if value.name == old:
-            value.name = new
 
 
 def float32_thresholds(estimator: Any) -> None:
@@ -85,7 +75,7 @@ def classifier_head(estimator: Any, width: int, n_labels: int) -> Any:
     graph = model.graph
     probabilities = next(o for o in graph.output if o.type.tensor_type.elem_type == _FLOAT)
     output = OUTPUT_NAMES["classification"]
-    _rename(graph, probabilities.name, "booster_probabilities")
+    rename_tensor(graph, probabilities.name, "booster_probabilities")
     classes = [int(c) for c in estimator.classes_]
     selection = np.zeros((len(classes), n_labels), dtype=np.float32)
     selection[np.arange(len(classes)), classes] = 1.0

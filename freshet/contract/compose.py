@@ -60,16 +60,38 @@ def merge_parallel(models: list[Any]) -> Any:
     return merged
 
 
+def rename_tensor(graph: Any, old: str, new: str) -> None:
+    """Renames one tensor everywhere in a graph: node inputs and outputs, graph inputs, outputs."""
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for value in [*graph.input, *graph.output]:
+        if value.name == old:
+            value.name = new
+
+
+def keep_output(model: Any, name: str, rename: str = "") -> Any:
+    """Keeps one graph output (under `rename`, e.g. the contract's `probabilities`), drops the rest.
+
+    Converters give more than the contract wants (skl2onnx's classifiers: a label and the
+    probabilities); a head keeps the one output the signature names.
+    """
+    graph = model.graph
+    kept = [value for value in graph.output if value.name == name]
+    if not kept:
+        raise ValueError(f"the graph has no output '{name}'")
+    del graph.output[:]
+    graph.output.extend(kept)
+    if rename and rename != name:
+        rename_tensor(graph, name, rename)
+    return model
+
+
 def _unprefix(graph: Any, values: Any, prefix: str) -> None:
     """Renames graph inputs or outputs that start with `prefix` back to their own names."""
-    for value in values:
-        if not value.name.startswith(prefix):
-            continue
-        old, new = value.name, value.name[len(prefix) :]
-        for node in graph.node:
-            node.input[:] = [new if name == old else name for name in node.input]
-            node.output[:] = [new if name == old else name for name in node.output]
-        value.name = new
+    for value in list(values):
+        if value.name.startswith(prefix):
+            rename_tensor(graph, value.name, value.name[len(prefix) :])
 
 
 def attach_head(preprocessing: Any, head: Any, head_input: str) -> Any:

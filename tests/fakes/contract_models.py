@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from freshet.contract import Feature, Signature, write_model
-from freshet.contract.compose import attach_head
+from freshet.contract.compose import attach_head, keep_output
 from freshet.contract.preprocess import TablePreprocessor
 
 
@@ -113,23 +113,9 @@ def train_linear(
         options=options,
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
-    if signature.task == "classification":
-        _keep_output(onnx_head, output, "probabilities")
-    else:
-        _keep_output(onnx_head, output, "value")
+    keep_output(onnx_head, output, signature.output_name)
     write_model(model_dir, attach_head(pre.to_onnx(), onnx_head, "preprocessed"), signature)
     return signature
-
-
-def _keep_output(model: Any, name: str, rename: str) -> None:
-    """Keeps one graph output and gives it the contract's name."""
-    graph = model.graph
-    kept = [o for o in graph.output if o.name == name]
-    del graph.output[:]
-    graph.output.extend(kept)
-    for node in graph.node:
-        node.output[:] = [rename if o == name else o for o in node.output]
-    graph.output[0].name = rename
 
 
 def mixed_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from freshet.components.fetch.core import DatasetSchema
 from freshet.contract import Signature, write_model
-from freshet.contract.compose import attach_head
+from freshet.contract.compose import attach_head, keep_output
 from freshet.contract.preprocess import TablePreprocessor
 
 
@@ -50,11 +50,7 @@ def train_forest(dataset_dir: str, model_dir: str, trees: int = 100, seed: int =
         options={id(forest): {"zipmap": False}},
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
-    # Keep the probabilities under the contract's output name; drop the label output.
-    graph = head.graph
-    kept = [o for o in graph.output if o.name == "probabilities"]
-    del graph.output[:]
-    graph.output.extend(kept)
+    keep_output(head, "probabilities")  # the contract's output; drop skl2onnx's label output
     write_model(model_dir, attach_head(pre.to_onnx(), head, "preprocessed"), signature)
     (Path(model_dir) / "training.json").write_text(
         json.dumps({"trees": trees, "seed": seed, "validation_accuracy": accuracy})
