@@ -31,6 +31,7 @@ from google.protobuf import any_pb2, empty_pb2
 
 from tests.fakes.tls import SelfSigned
 from tests.fakes.vertex_jobs import FakeCustomJobs
+from tests.fakes.vertex_models import FakeModels
 
 PIPELINE_SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 SCHEDULE_SERVICE = "google.cloud.aiplatform.v1.ScheduleService"
@@ -76,6 +77,7 @@ class FakeVertex:
         self._server: grpc.Server | None = None
         self.port = 0
         self.custom_jobs = FakeCustomJobs()
+        self.models = FakeModels()  # ModelService (tests/fakes/vertex_models.py)
 
     @property
     def endpoint(self) -> str:
@@ -108,6 +110,7 @@ class FakeVertex:
             self._failures.clear()
             self.calls.clear()
         self.custom_jobs.reset()
+        self.models.reset()
 
     def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
         """The states a job with `job_id` goes through: the first at creation, then the next
@@ -225,6 +228,7 @@ class FakeVertex:
             grpc.method_handlers_generic_handler(PIPELINE_SERVICE, pipeline),
             grpc.method_handlers_generic_handler(SCHEDULE_SERVICE, schedule),
             self.custom_jobs.handler(unary),
+            self.models.handler(unary),
         ]
 
     # PipelineService ----------------------------------------------------------------------
