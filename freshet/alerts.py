@@ -3,6 +3,10 @@
 Posting retries transient failures (connection errors, timeouts, 429, 5xx) with exponential
 backoff within a total deadline, then gives up with a warning in the log. It never raises:
 an unreachable chat must not fail a pipeline or a check.
+
+The webhook is usually a secret reference (`freshet.secrets`), resolved just before posting;
+its URL (whose path is its secret) never appears in a log line or a warning: they name the
+reference, or only the host of a literal URL.
 """
 
 from __future__ import annotations
@@ -95,12 +99,23 @@ def post_alert(alert: Alert, ops: OpsSettings, client: httpx.Client | None = Non
         True when the webhook accepted the alert; False when none is configured or it
         could not be delivered (logged as a warning).
     """
+    from freshet.secrets import redact
+    from freshet.secrets.references import is_reference
+    from freshet.secrets.resolve import resolve
+
     if not ops.webhook_url:
         log.info("No webhook configured; alert not sent: %s", alert.title)
         return False
-    url = ops.webhook_url
-    where = urlsplit(url).hostname  # the path of a webhook URL is its secret
+    target = ops.webhook_url
+    # The path of a webhook URL is its secret: say the reference, or a literal URL's host.
+    where = target if is_reference(target) else f"{urlsplit(target).hostname} webhook"
     try:
+        if is_reference(target):
+            url = resolve(target, endpoint=ops.secret_manager_endpoint)
+        else:
+            url = target
+            redact.register(url, where)
+            redact.install()
         body = payload(alert, webhook_format(url, ops.webhook_format))
         own = client is None
         http = client or httpx.Client()
@@ -110,7 +125,8 @@ def post_alert(alert: Alert, ops: OpsSettings, client: httpx.Client | None = Non
             if own:
                 http.close()
     except Exception as exc:  # noqa: BLE001  (an alert must never fail its caller)
-        log.warning("Alert to %s not delivered (%s): %s", where, _describe(exc), alert.title)
+        reason = redact.scrub(_describe(exc))
+        log.warning("Alert to %s not delivered (%s): %s", where, reason, alert.title)
         return False
     log.info("Alert posted to %s: %s", where, alert.title)
     return True

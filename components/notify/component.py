@@ -12,7 +12,10 @@ def notify(
     run_id: str,
     report_url: str = "",
 ) -> str:
-    """Posts the final state of a failed run to the webhook; returns what it did."""
+    """Posts the final state of a failed run to the webhook; returns what it did.
+
+    `webhook_url` is a secret reference (resolved here, with the run's identity).
+    """
     import logging
 
     from freshet.components.notify.core import FinalStatus

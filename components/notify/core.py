@@ -3,6 +3,10 @@
 Runs as the pipeline's exit handler (`dsl.ExitHandler`), so it sees every way a run can
 end. A run that succeeded posts nothing; a failed or cancelled one posts one alert with the
 failing step (when the engine names it) and the error. Posting never fails the step.
+
+The webhook arrives as a secret reference (`sm://...` on Vertex AI, `k8s://...` on Kubeflow
+Pipelines), never as the URL: the step resolves it with the run's own identity, so the URL is
+in no parameter Vertex or Kubeflow store. A literal URL still works in a local run.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def notify(
 
     Args:
         status: The run's final status.
-        webhook_url: Slack- or Discord-compatible incoming webhook; empty: post nothing.
+        webhook_url: A secret reference to a Slack- or Discord-compatible incoming webhook
+            (or, locally, its URL); empty: post nothing.
         pipeline: Pipeline name.
         run_id: The run's id.
         report_url: Link to the run's report [default: the Vertex console page].

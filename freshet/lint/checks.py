@@ -113,6 +113,22 @@ def spot_retries(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Viola
             )
 
 
+def credential_defaults(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
+    """A parameter named like a credential has no default other than empty or a reference."""
+    from freshet.secrets.references import is_reference, looks_like_credential
+
+    root_params = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    for name in sorted(root_params):
+        default = root_params[name].get("defaultValue")
+        literal = isinstance(default, str) and default and not is_reference(default)
+        if literal and looks_like_credential(name):
+            yield (
+                "(pipeline)",
+                f"parameter '{name}' looks like a credential and has a literal default: "
+                "make it empty or a secret reference (sm://..., k8s://...)",
+            )
+
+
 CHECKS: dict[str, Check] = {
     "resource_limits": resource_limits,
     "accelerator_allowlist": accelerator_allowlist,
@@ -121,4 +137,5 @@ CHECKS: dict[str, Check] = {
     "gated_by": gated_by,
     "vertex_names": vertex_names,
     "spot_retries": spot_retries,
+    "credential_defaults": credential_defaults,
 }

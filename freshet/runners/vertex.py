@@ -30,6 +30,7 @@ from freshet.logs import say
 from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
+from freshet.secrets.parameters import remote_parameters
 
 # Vertex reads data itself: only URIs it can reach make sense there.
 REMOTE_DATA_SCHEMES = ("gs://", "sample://")
@@ -95,11 +96,16 @@ class VertexRunner:
 
         Raises:
             BadInput: Unknown parameter, value of the wrong type, a data URI Vertex cannot
-                read, a malformed run id or template URI.
+                read, a malformed run id or template URI, a credential given as a literal
+                value (`freshet.secrets.parameters`).
         """
         template, template_uri = self.template_for(request)
         spec = params_module.load_template(template)
         parameters = params_module.request_values(spec, request.parameters, request.data_uri)
+        # Credentials travel as references only: Vertex stores and shows a run's parameters.
+        parameters = remote_parameters(
+            spec, parameters, self.settings.ops, "vertex", self.settings.gcp.project
+        )
         data_uri = parameters.get("data_uri")
         if isinstance(data_uri, str) and not data_uri.startswith(REMOTE_DATA_SCHEMES):
             raise BadInput(

@@ -20,7 +20,7 @@ import pytest
 
 from tests.fakes.credentials import write_service_account_key
 from tests.fakes.registry_server import FakeRegistry
-from tests.fakes.tls import self_signed_localhost
+from tests.fakes.tls import SelfSigned, self_signed_localhost
 from tests.fakes.vertex_server import FakeVertex
 
 PROJECT = "fake-project"
@@ -38,6 +38,7 @@ class VertexServices:
     registry: FakeRegistry
     key_file: Path
     template: Path
+    tls: SelfSigned | None = None  # the certificate every fake gRPC server of the process uses
 
 
 _services: VertexServices | None = None
@@ -57,7 +58,7 @@ def _start(directory: Path) -> VertexServices:
         from freshet.config import load_settings
 
         template = compile_pipeline("training", load_settings(), directory / "build")
-        _services = VertexServices(vertex, registry, key, template)
+        _services = VertexServices(vertex, registry, key, template, tls)
     return _services
 
 
