@@ -315,6 +315,9 @@ def with_exit_notification(steps: Any, notify_op: Any, limits: Any, name: str) -
     """Wraps the steps in the outer pipeline whose exit task posts failed runs to a webhook.
 
     The outer pipeline takes the steps' parameters plus `alert_webhook` and `report_url`.
+    `alert_webhook` carries a secret reference (`sm://...`, `k8s://...`; runners fill it from
+    `[ops] webhook_url`), never the URL: the notify task resolves it at run time, and its
+    compiled default stays empty (`freshet lint` rule no-secret-defaults).
     kfp refuses pipeline outputs from inside `dsl.ExitHandler`, so the exit task is the other
     form kfp offers: a task after the steps with `ignore_upstream_failure()`, which compiles
     to the same "all upstream tasks completed" trigger and receives the steps' final status.

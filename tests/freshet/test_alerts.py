@@ -112,3 +112,34 @@ def test_webhook_url_must_be_http() -> None:
 
     with pytest.raises(ValidationError, match="http"):
         OpsSettings(webhook_url="hooks.slack.com/services/x")
+
+
+def test_a_referenced_webhook_is_resolved_when_posting(monkeypatch: pytest.MonkeyPatch) -> None:
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("ALERTS_WEBHOOK_FOR_TEST", hook.url)
+        assert post_alert(ALERT, ops("env://ALERTS_WEBHOOK_FOR_TEST")) is True
+    assert len(hook.received) == 1
+
+
+def test_failed_deliveries_name_the_reference_never_the_url(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with webhook_receiver(status=404) as hook:
+        monkeypatch.setenv("ALERTS_WEBHOOK_FOR_TEST", hook.url)
+        with caplog.at_level(logging.INFO, logger="freshet.alerts"):
+            assert post_alert(ALERT, ops("env://ALERTS_WEBHOOK_FOR_TEST")) is False
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("Alert to env://ALERTS_WEBHOOK_FOR_TEST not delivered (HTTP 404")
+    assert hook.url not in caplog.text and "/services/" not in caplog.text
+
+
+def test_an_unresolvable_reference_is_a_warning_naming_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="freshet.alerts"):
+        assert post_alert(ALERT, ops("env://FRESHET_TEST_NO_SUCH_HOOK")) is False
+    assert (
+        "Alert to env://FRESHET_TEST_NO_SUCH_HOOK not delivered (Secret reference "
+        "'env://FRESHET_TEST_NO_SUCH_HOOK' cannot be resolved: environment variable "
+        "FRESHET_TEST_NO_SUCH_HOOK is not set.)"
+    ) in caplog.text

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from freshet.components.notify.core import (
     FinalStatus,
     console_link,
@@ -40,6 +42,21 @@ def test_the_alert_reaches_the_webhook_once() -> None:
         assert notify(VERTEX_FAILED, hook.url, "training", "training-abc") == "posted"
     [body] = hook.received
     assert "train" in body["text"] and "The failed tasks are: [train]" in body["text"]
+
+
+def test_the_webhook_arrives_as_a_reference_resolved_in_the_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with webhook_receiver() as hook:
+        monkeypatch.setenv(
+            "FRESHET_SECRET_ALERTS_WEBHOOK_URL", hook.url
+        )  # as kfp-kubernetes mounts
+        assert notify(VERTEX_FAILED, "k8s://alerts-webhook/url", "training", "r") == "posted"
+    assert len(hook.received) == 1
+
+
+def test_an_unresolvable_reference_never_fails_the_step() -> None:
+    assert notify(VERTEX_FAILED, "k8s://alerts-webhook/url", "training", "r") == "not delivered"
 
 
 def test_an_unreachable_webhook_never_fails_the_step() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +68,14 @@ def test_lint_fails_a_literal_credential_default() -> None:
     )
     assert [(f.rule, f.task) for f in findings] == [("no-secret-defaults", "(pipeline)")]
     assert "parameter 'alert_webhook' looks like a credential" in findings[0].message
+
+
+def test_every_shipped_pipeline_passes_the_rule(tmp_path: Path) -> None:
+    from freshet.compile import compile_all
+    from freshet.config import load_settings
+    from freshet.lint.engine import lint_files
+
+    paths = list(compile_all(load_settings(), tmp_path))
+    assert paths
+    findings = [f for f in lint_files(paths, strict=False) if f.rule == "no-secret-defaults"]
+    assert findings == []

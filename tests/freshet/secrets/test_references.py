@@ -83,7 +83,10 @@ def test_kubernetes_naming_convention() -> None:
         "url",
         "FRESHET_SECRET_ALERTS_WEBHOOK_URL",
     )
-    assert kubernetes_secret_env("k8s://team.tokens/api.key")[2] == "FRESHET_SECRET_TEAM_TOKENS_API_KEY"
+    assert (
+        kubernetes_secret_env("k8s://team.tokens/api.key")[2]
+        == "FRESHET_SECRET_TEAM_TOKENS_API_KEY"
+    )
     with pytest.raises(SecretError, match="is not a Kubernetes secret reference"):
         kubernetes_secret_env("sm://projects/p/secrets/h")
 
