@@ -1,7 +1,7 @@
 """Operations commands: `freshet runs list|show`, `freshet report`, `freshet sla check`.
 
-Runs are read from the local history (`<root>/history.sqlite`), or with `runs list --vertex`
-from the Vertex AI API (`freshet.gcp.runs`).
+Runs are read from the local history (`<root>/history.sqlite`), or with `--remote` (or
+`--vertex`) from the remote engine's API (`freshet.runners.remote`: Vertex AI or KFP).
 """
 
 from __future__ import annotations
@@ -31,21 +31,44 @@ def _root(root: Path | None) -> Path:
 
 
 def _run_rows(
-    root: Path | None, pipeline: str | None, status: str | None, limit: int, vertex: bool
+    root: Path | None, pipeline: str | None, status: str | None, limit: int, engine: str | None
 ) -> list[Any]:
-    """The rows `runs list` shows: the local history, or the runs on Vertex AI."""
+    """The rows `runs list` shows: the local history, or the runs on a remote engine."""
     from freshet.history import list_runs
 
-    if not vertex:
+    if engine is None:
         return list_runs(_root(root), pipeline=pipeline, status=status, limit=limit)
-    from freshet.config import load_settings
-    from freshet.gcp.runs import vertex_runs
-    from freshet.gcp.session import RUN_FIELDS, open_session
     from freshet.history import check_listing
 
     check_listing(status, limit)
-    session = open_session(load_settings(require=RUN_FIELDS))
-    return vertex_runs(session, pipeline, status, limit)
+    rows: list[Any] = _remote(engine).rows(pipeline, status, limit)
+    return rows
+
+
+def _remote(engine: str) -> Any:
+    """The runs of a remote engine ("" for the configured runner, else Vertex)."""
+    from freshet.runners.remote import open_remote, remote_settings
+
+    settings, chosen = remote_settings(engine or None)
+    return open_remote(settings, chosen)
+
+
+def _engine(remote: bool, vertex: bool, runner: str | None) -> str | None:
+    """None for the local history; else the engine ("" = configured)."""
+    if vertex:
+        return "vertex"
+    if remote or runner:
+        return runner or ""
+    return None
+
+
+RemoteOption = Annotated[
+    bool,
+    typer.Option("--remote", help="On the configured remote runner (vertex or kfp), not local."),
+]
+RunnerOption = Annotated[
+    str | None, typer.Option("--runner", help="With --remote: vertex or kfp.")
+]
 
 
 def runs_list(
@@ -59,11 +82,13 @@ def runs_list(
     vertex: Annotated[
         bool, typer.Option("--vertex", help="Runs on Vertex AI (the [gcp] settings), not local.")
     ] = False,
+    remote: RemoteOption = False,
+    runner: RunnerOption = None,
 ) -> None:
     """List runs, newest first."""
     from dataclasses import asdict
 
-    rows = _run_rows(root, pipeline, status, limit, vertex)
+    rows = _run_rows(root, pipeline, status, limit, _engine(remote, vertex, runner))
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], default=str, indent=2))
         return
@@ -107,17 +132,16 @@ def runs_show(
     vertex: Annotated[
         bool, typer.Option("--vertex", help="A run on Vertex AI (its exact id), not local.")
     ] = False,
+    remote: RemoteOption = False,
+    runner: RunnerOption = None,
 ) -> None:
     """Show one run: steps, metrics, gate, verification and where its files are."""
     from freshet.cli_output import print_summary
     from freshet.history import get_run
 
-    if vertex:
-        from freshet.config import load_settings
-        from freshet.gcp.runs import vertex_run
-        from freshet.gcp.session import RUN_FIELDS, open_session
-
-        run = vertex_run(open_session(load_settings(require=RUN_FIELDS)), run_id)
+    engine = _engine(remote, vertex, runner)
+    if engine is not None:
+        run = _remote(engine).show(run_id)
         if as_json:
             typer.echo(json.dumps(run, indent=2, default=str))
             return
@@ -130,6 +154,21 @@ def runs_show(
         typer.echo(json.dumps(summary, indent=2))
         return
     print_summary(summary, base / "runs" / summary["run_id"] / "summary.json")
+
+
+def runs_cancel(
+    run_id: Annotated[str, typer.Argument(help="Run id (freshet's, or the engine's own).")],
+    remote: RemoteOption = False,
+    runner: RunnerOption = None,
+) -> None:
+    """Cancel a run on a remote engine (Vertex AI or Kubeflow Pipelines)."""
+    from freshet.errors import BadInput
+
+    if not (remote or runner):
+        raise BadInput("Only remote runs can be cancelled: pass --remote (and --runner).")
+    engine = _remote(runner or "")
+    state = engine.cancel(run_id)
+    typer.echo(f"Cancel requested for run {run_id} on {engine.name}: {state}.")
 
 
 def report_command(
@@ -177,6 +216,7 @@ def register(app: typer.Typer, plain_errors: Callable[[Any], Any]) -> None:
     runs = typer.Typer(help="Run history (local root).", no_args_is_help=True)
     runs.command("list")(plain_errors(runs_list))
     runs.command("show")(plain_errors(runs_show))
+    runs.command("cancel")(plain_errors(runs_cancel))
     app.add_typer(runs, name="runs")
     app.command("report")(plain_errors(report_command))
     sla = typer.Typer(help="Freshness deadlines.", no_args_is_help=True)

@@ -25,6 +25,10 @@ PipelineArgument = Annotated[
         help="Pipeline name, compiled YAML, or template URI (https://...-kfp.pkg.dev/...)."
     ),
 ]
+RunnerOption = Annotated[
+    str | None,
+    typer.Option("--runner", help="vertex or kfp [default: the configured runner, else vertex]."),
+]
 ScheduleRef = Annotated[str, typer.Argument(help="Schedule id or display name.")]
 schedule_app = typer.Typer(help="Vertex AI pipeline schedules.", no_args_is_help=True)
 
@@ -70,16 +74,16 @@ def submit_command(
         typer.Option("--run-id", help="Fixed run id: a run that exists is not started again."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
+    runner: RunnerOption = None,
 ) -> None:
-    """Submit a pipeline run to Vertex AI Pipelines."""
+    """Submit a pipeline run to Vertex AI Pipelines or Kubeflow Pipelines."""
     from rich.console import Console
 
-    from freshet.gcp.follow import follow
-    from freshet.gcp.session import open_session
     from freshet.logs import say
     from freshet.runners import submit
+    from freshet.runners.remote import open_remote, remote_settings
 
-    settings = _vertex_settings()
+    settings, engine = remote_settings(runner)
     request = _request(pipeline, param, data, settings, run_id=run_id, enable_cache=not no_cache)
     console = Console(stderr=True)
     result = submit(request, settings, console)
@@ -90,7 +94,7 @@ def submit_command(
         typer.echo(f"Submitted run {result.run_id}: {url}")
     if not wait:
         return
-    view = follow(open_session(settings), result.run_id, console)
+    view = open_remote(settings, engine).follow(result.run_id, console)
     typer.echo(f"Run {result.run_id} {view.state}: {url}")
     if view.state != "SUCCEEDED":
         if view.error:

@@ -117,6 +117,50 @@ def compile_for_local(name: str, settings: Settings) -> Path:
     return compile_pipeline(name, local, Path(settings.build_dir) / "local")
 
 
+TARGETS = ("vertex", "kfp")
+
+
+def compile_for_target(
+    name: str, settings: Settings, target: str, out_dir: Path | None = None
+) -> Path:
+    """Compiles a pipeline for one engine to `<out_dir or build_dir/target>/<name>.yaml`.
+
+    The same source, two targets: for "kfp", Vertex-only features become their Kubernetes
+    form (`freshet.kfp.compile_target`): Spot is a node selector and toleration instead of a
+    Vertex CustomJob, the accelerator `nvidia.com/gpu` with a GKE node selector.
+
+    Raises:
+        BadInput: Unknown target; see `build_pipeline`.
+    """
+    if target not in TARGETS:
+        raise BadInput(f"Unknown compile target '{target}': use {' or '.join(TARGETS)}.")
+    out = out_dir or Path(settings.build_dir) / target
+    if target == "vertex":
+        return compile_pipeline(name, settings, out)
+    from freshet.kfp.compile_target import kfp_settings, kubernetes_config
+
+    pipeline = build_pipeline(name, kfp_settings(settings))
+    return _write_compiled(pipeline, out / f"{name}.yaml", kubernetes_config(settings))
+
+
+def _write_compiled(pipeline: Any, target: Path, platform: dict[str, Any] | None) -> Path:
+    """Compiles `pipeline` to `target` (replaced only when its content changes)."""
+    from kfp import compiler
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / target.name
+        compiler.Compiler().compile(pipeline, str(staged))
+        if platform is not None:
+            from freshet.kfp.compile_target import add_platform_spec
+
+            add_platform_spec(staged, platform)
+        content = staged.read_bytes()
+    if not target.exists() or target.read_bytes() != content:
+        write_file(target, content)
+    return target
+
+
 def compile_all(
     settings: Settings, out_dir: Path | None = None, names: list[str] | None = None
 ) -> list[Path]:

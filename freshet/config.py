@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from freshet.errors import ConfigError
+from freshet.kfp.settings import KfpSettings
 from freshet.ops_settings import OpsSettings
 from freshet.trigger.settings import TriggerSettings
 
@@ -93,6 +94,20 @@ class TrainResources(BaseSettings):
                 "(e.g. g2-standard-8 for one NVIDIA_L4)"
             )
         return self
+
+
+class PredictResources(BaseSettings):
+    """Resources of the prediction pipeline's score task on Vertex (ignored by the local runner).
+
+    The score task streams its input, so memory stays bounded; more CPUs run onnxruntime faster.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    cpu_limit: str = "4"
+    memory_limit: str = "16G"
+    retries: int = Field(default=1, ge=0, description="Retries of the score task.")
+    retry_backoff_s: int = Field(default=15, ge=0, description="First retry backoff, doubling.")
 
 
 # Fields (e.g. "gcp.project") the command being loaded needs; see `load_settings(require=...)`.
@@ -211,15 +226,17 @@ class Settings(BaseSettings):
     build_dir: Path = Field(default=Path("build/pipelines"), description="Compiled pipelines.")
     images: Images = Field(default_factory=Images)
     train_resources: TrainResources = Field(default_factory=TrainResources)
+    predict_resources: PredictResources = Field(default_factory=PredictResources)
     trigger: TriggerSettings = Field(default_factory=TriggerSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     step_cpu_limit: str = "2"
     step_memory_limit: str = "4G"
-    runner: Literal["local", "vertex"] = Field(
+    runner: Literal["local", "vertex", "kfp"] = Field(
         default="local", description="Where `submit()` runs pipelines (triggers included)."
     )
     # Validated even when absent, so that required-but-missing fields are reported.
     gcp: GcpSettings = Field(default={}, validate_default=True)
+    kfp: KfpSettings = Field(default={}, validate_default=True)
     pipelines: dict[PipelineName, PipelineBuilder] = Field(
         default_factory=dict,
         description="The project's own pipelines: name -> 'package.module:build', where "

@@ -54,29 +54,49 @@ def follow(
     console: Console,
     sleep: Callable[[float], None] = time.sleep,
 ) -> JobView:
-    """Polls a job every `gcp.poll_seconds` until it ends.
+    """Polls a Vertex job every `gcp.poll_seconds` until it ends (see `watch`)."""
+    from google.cloud import aiplatform
+
+    job = aiplatform.PipelineJob.get(session.job_name(run_id), credentials=session.credentials)
+    first = True
+
+    def fetch() -> JobView:
+        nonlocal first
+        if not first:
+            _ = job.state  # reading the state fetches the job again
+        first = False
+        return JobView.of(job.gca_resource)
+
+    return watch(fetch, run_id, console, session.gcp.poll_seconds, sleep)
+
+
+def watch(
+    fetch: Callable[[], JobView],
+    run_id: str,
+    console: Console,
+    poll_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobView:
+    """Polls a run on any engine until it ends: the one follow loop of Vertex and KFP.
 
     Args:
-        session: The Vertex session the job was created in.
-        run_id: The job id.
+        fetch: Reads the run's current view (state names as in `TERMINAL`).
+        run_id: Shown in the table title.
         console: Where progress goes: a live table on a terminal, one line per change elsewhere.
+        poll_seconds: Wait between polls.
         sleep: Waits between polls (tests pass a shorter one).
 
     Returns:
         The last view: state SUCCEEDED, FAILED or CANCELLED.
     """
-    from google.cloud import aiplatform
-
     started = time.monotonic()
-    name = session.job_name(run_id)
     last: JobView | None = None
     live: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if console.is_terminal:
         live = Live(console=console, refresh_per_second=4, transient=True)
-    job = aiplatform.PipelineJob.get(name, credentials=session.credentials)
     with live as display:
         while True:
-            view = JobView.of(job.gca_resource)
+            view = fetch()
             seconds = time.monotonic() - started
             if display is not None:
                 display.update(view.table(run_id, seconds))
@@ -85,8 +105,7 @@ def follow(
             last = view
             if view.state in TERMINAL:
                 break
-            sleep(session.gcp.poll_seconds)
-            _ = job.state  # reading the state fetches the job again
+            sleep(poll_seconds)
     if console.is_terminal:
         console.print(view.table(run_id, time.monotonic() - started))
     return view

@@ -11,15 +11,19 @@ from freshet.runners.base import Runner, RunRequest, RunResult
 
 
 def get_runner(settings: Settings, console: Console | None = None) -> Runner:
-    """The runner `settings.runner` chooses: "local" (the default) or "vertex".
+    """The runner `settings.runner` chooses: "local" (the default), "vertex" or "kfp".
 
     Raises:
-        ConfigError: Vertex is chosen and its settings are incomplete (all named at once).
+        ConfigError: Vertex or KFP is chosen and its settings are incomplete (all named at once).
     """
     if settings.runner == "vertex":
         from freshet.runners.vertex import VertexRunner
 
         return VertexRunner(settings, console=console)
+    if settings.runner == "kfp":
+        from freshet.runners.kfp import KfpRunner
+
+        return KfpRunner(settings, console=console)
     from freshet.runners.local import LocalRunner
 
     return LocalRunner(settings, console=console)

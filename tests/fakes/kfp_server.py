@@ -345,9 +345,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         fake.requests.append((method, url.path))
         try:
-            if fake.token is not None:
-                if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                    raise ApiError(HTTPStatus.UNAUTHORIZED, 16, "Unauthenticated: bad token.")
+            expected = f"Bearer {fake.token}"
+            if fake.token is not None and self.headers.get("Authorization") != expected:
+                raise ApiError(HTTPStatus.UNAUTHORIZED, 16, "Unauthenticated: bad token.")
             answer = self._route(method, url.path, parse_qs(url.query), body)
             self._send(HTTPStatus.OK, answer)
         except ApiError as exc:

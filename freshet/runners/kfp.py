@@ -1,0 +1,195 @@
+"""The Kubeflow Pipelines runner: submits the compiled pipeline YAML as a KFP v2beta1 run.
+
+Everything that can be wrong with a request (settings, template, parameters, data URI) is
+found before the first API call. KFP chooses its own run ids, so the run carries freshet's
+run id as its display name, and a create-only claim (`freshet.kfp.claims`) makes a repeated
+submission of one run id (a redelivered trigger message, two workers racing, the same
+`--run-id` twice) report `already_exists` instead of starting a second run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from freshet import params as params_module
+from freshet.config import Settings
+from freshet.errors import BadInput
+from freshet.kfp.claims import Claims, open_claims
+from freshet.kfp.client import KfpSession, require
+from freshet.logs import say
+from freshet.preflight import run_preflights
+from freshet.run_id import check_run_id, new_run_id
+from freshet.runners.base import RunRequest, RunResult
+
+# Steps on a cluster read data themselves: only URIs they can reach make sense there.
+REMOTE_DATA_SCHEMES = ("gs://", "s3://", "minio://", "sample://")
+
+
+@dataclass
+class PreparedKfpRun:
+    """A request checked and resolved against its template, ready for the API."""
+
+    pipeline: str
+    template: Path
+    run_id: str
+    parameters: dict[str, Any]
+    enable_caching: bool | None
+    meta: dict[str, Any]
+
+
+class KfpRunner:
+    """Starts pipelines on Kubeflow Pipelines (see `Runner`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        console: Console | None = None,
+        session: KfpSession | None = None,
+        claims: Claims | None = None,
+    ) -> None:
+        """Creates a runner; fails at once, naming every missing setting.
+
+        Args:
+            settings: `kfp.host` and `kfp.pipeline_root` must be set.
+            console: Where notes go (stderr by default).
+            session: An open session (made on first use when None).
+            claims: The claim store (from `kfp.claims_root` when None).
+        """
+        kfp = require(settings)
+        self.settings = settings
+        self.console = console or Console(stderr=True)
+        self.claims = claims or Claims(open_claims(kfp.resolved_claims_root()))
+        self._session = session
+
+    @property
+    def session(self) -> KfpSession:
+        """The KFP session, opened on first use (one healthz call)."""
+        if self._session is None:
+            self._session = KfpSession.open(self.settings)
+        return self._session
+
+    def template_for(self, request: RunRequest) -> Path:
+        """The template file of a request, compiled for the kfp target when not given."""
+        if request.template is not None:
+            return request.template
+        from freshet.compile import compile_for_target
+
+        return compile_for_target(request.pipeline, self.settings, "kfp")
+
+    def prepare(self, request: RunRequest) -> PreparedKfpRun:
+        """Checks a request against its template; nothing is sent to KFP yet.
+
+        Raises:
+            BadInput: Unknown parameter, value of the wrong type, a data URI the cluster
+                cannot read, a malformed run id.
+        """
+        template = self.template_for(request)
+        spec = params_module.load_template(template)
+        parameters = params_module.request_values(spec, request.parameters, request.data_uri)
+        data_uri = parameters.get("data_uri")
+        if isinstance(data_uri, str) and not data_uri.startswith(REMOTE_DATA_SCHEMES):
+            raise BadInput(
+                f"Data URI '{data_uri}' cannot be read on Kubeflow Pipelines: use a gs://, "
+                "s3:// or minio:// URI (or a sample:// dataset)."
+            )
+        name = spec["pipelineInfo"]["name"]
+        run_id = check_run_id(request.run_id) if request.run_id else new_run_id(name)
+        root = str(self.settings.kfp.pipeline_root).rstrip("/")
+        parameters = params_module.with_system_inputs(
+            spec,
+            parameters,
+            {
+                "run_id": run_id,
+                "registry_uri": f"{root}/registry",
+                "checkpoint_root": f"{root}/checkpoints",
+            },
+        )
+        values = params_module.with_defaults(spec, parameters)
+        params_module.check_complete(spec, values)
+        context = run_preflights(spec, values, runner="kfp", skip_unreadable=True)
+        for note in context.get("notes") or []:
+            say(note, prefix="note: ", console=self.console, event="note")
+        meta = {
+            "pipeline": name,
+            "reason": request.reason,
+            "data_version": request.data_version or context.get("data_version"),
+        }
+        return PreparedKfpRun(
+            pipeline=name,
+            template=template,
+            run_id=run_id,
+            parameters=parameters,
+            # None keeps the per-task cache settings compiled in (the gate is never cached).
+            enable_caching=None if request.enable_cache else False,
+            meta=meta,
+        )
+
+    def submit(self, request: RunRequest) -> RunResult:
+        """Claims the run id, then creates the run; returns at once.
+
+        Raises:
+            BadInput: See `prepare`; or KFP rejected the run as invalid.
+            ConfigError: The token was refused.
+            FreshetError: KFP could not be reached or refused; the claim is released.
+        """
+        run = self.prepare(request)
+        session = self.session
+        summary: dict[str, Any] = {
+            "run_id": run.run_id,
+            "pipeline": run.pipeline,
+            "template": str(run.template),
+            "parameters": run.parameters,
+        }
+        existing = self.claims.claim(run.run_id, lambda rid: find_run(session, rid))
+        if existing is not None:
+            if existing.kfp_run_id:
+                summary.update(
+                    kfp_run_id=existing.kfp_run_id,
+                    console_url=session.run_url(existing.kfp_run_id),
+                )
+            return RunResult(run_id=run.run_id, status="already_exists", summary=summary)
+        try:
+            created = self.create(run)
+        except BaseException:
+            self.claims.release(run.run_id)
+            raise
+        self.claims.record(run.run_id, created, run.meta)
+        summary.update(kfp_run_id=created, console_url=session.run_url(created))
+        return RunResult(run_id=run.run_id, status="submitted", summary=summary)
+
+    def create(self, run: PreparedKfpRun) -> str:
+        """Creates the KFP run (inline spec, in freshet's experiment); its KFP id."""
+        session = self.session
+        created = session.call(
+            f"create run '{run.run_id}'",
+            session.client.run_pipeline,
+            experiment_id=session.experiment_id(),
+            job_name=run.run_id,
+            pipeline_package_path=str(run.template),
+            params=run.parameters,
+            pipeline_root=session.kfp.pipeline_root,
+            enable_caching=run.enable_caching,
+            service_account=session.kfp.service_account,
+        )
+        return str(created.run_id)
+
+
+def find_run(session: KfpSession, run_id: str) -> str | None:
+    """The KFP id of the run named `run_id` in freshet's experiment, if one exists."""
+    query = json.dumps(
+        {"predicates": [{"operation": 1, "key": "display_name", "stringValue": run_id}]}
+    )
+    answer = session.call(
+        "list runs",
+        session.client.list_runs,
+        experiment_id=session.experiment_id(),
+        filter=query,
+        page_size=1,
+    )
+    runs = answer.runs or []
+    return str(runs[0].run_id) if runs else None
