@@ -38,6 +38,10 @@ class RunSummary(BaseModel):
     seconds: float
     steps: list[StepRecord] = Field(default_factory=list)
     metrics: dict[str, float] = Field(default_factory=dict)
+    breakdowns: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Counts by category from metrics artifacts (e.g. rows per class or reason).",
+    )
     gate: dict[str, Any] = Field(default_factory=dict)
     champion: dict[str, Any] | None = None
     verification: Literal["passed", "failed"] | None = None
@@ -127,6 +131,35 @@ def read_outputs(
             loaded = None
         gate = loaded if isinstance(loaded, dict) else {}
     return artifacts, metrics, gate
+
+
+def read_breakdowns(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The maps of counts a run's `system.Metrics` outputs carry, whatever the pipeline is.
+
+    A step logs scalars with `log_metric`; a metadata entry that maps names to numbers (rows
+    per class, per histogram bin, per rejection reason) is a breakdown, shown as a table and
+    a bar chart.
+
+    Args:
+        spec: The compiled pipeline (its root `outputDefinitions` give the output types).
+        outputs: Output name -> value or artifact (with `metadata`).
+
+    Returns:
+        Metadata key -> {category: number}, merged in output order.
+    """
+    declared = spec.get("root", {}).get("outputDefinitions", {}).get("artifacts", {})
+    found: dict[str, dict[str, float]] = {}
+    for name in sorted(declared):
+        schema = declared[name].get("artifactType", {}).get("schemaTitle", "")
+        metadata = getattr(outputs.get(name), "metadata", None) or {}
+        if schema != METRICS_TYPE:
+            continue
+        for key, value in metadata.items():
+            if isinstance(value, dict) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+            ):
+                found[str(key)] = {str(k): float(v) for k, v in value.items()}
+    return found
 
 
 # Metric names where a lower value is better (besides `*_loss`, `*_error`, `*_ms`); the gate

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from freshet.config import Settings
-from freshet.pipelines import training, training_gbt
+from freshet.pipelines import prediction, training, training_gbt
 
 BUILDERS: dict[str, Callable[[Settings], Any]] = {
     training.NAME: training.build,
     training_gbt.NAME: training_gbt.build,
+    prediction.NAME: prediction.build,
 }

@@ -114,3 +114,21 @@ def step_durations_png(steps: list[dict[str, Any]]) -> str:
     axes.spines[["top", "right"]].set_visible(False)
     axes.set_title("Step durations")
     return _data_uri(figure)
+
+
+def counts_png(title: str, counts: dict[str, float]) -> str:
+    """One horizontal bar per category, in the given order, labelled with its count.
+
+    Returns:
+        A `data:image/png;base64,...` URI.
+    """
+    plt = _pyplot()
+    names = list(counts)[::-1]
+    values = [float(counts[name]) for name in names]
+    figure, axes = plt.subplots(figsize=(6.5, 0.3 * len(names) + 1.0))
+    bars = axes.barh(names, values, color="#1a73e8")
+    axes.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3, fontsize=8)
+    axes.set_xlim(0, max(values, default=1.0) * 1.18 + 0.1)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_title(title)
+    return _data_uri(figure)

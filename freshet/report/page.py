@@ -166,6 +166,36 @@ def _metrics(data: ReportData) -> str:
     return f'<section><h2>Metrics</h2><div class="cards">{"".join(cards)}</div></section>'
 
 
+def _breakdowns(s: dict[str, Any]) -> str:
+    """Counts by category that the run's metrics artifacts declared, as bars and a table."""
+    from freshet.report.figures import counts_png
+
+    sections = []
+    for name, counts in (s.get("breakdowns") or {}).items():
+        if not counts:
+            continue
+        title = name.replace("_", " ")
+        total = sum(counts.values()) or 1.0
+        rows = "".join(
+            f'<tr><td>{escape(k)}</td><td class="n">{_fmt(float(v), 0)}</td>'
+            f'<td class="n">{v / total:.1%}</td></tr>'
+            for k, v in counts.items()
+        )
+        sections.append(
+            f"<section><h2>{escape(title.capitalize())}</h2>"
+            f'<img class="fig" alt="{escape(title)}" src="{counts_png(title, counts)}">'
+            f"<details><summary>Table</summary><table><tr><th>{escape(title)}</th>"
+            f"<th>count</th><th>share</th></tr>{rows}</table></details></section>"
+        )
+    return f'<div class="grid">{"".join(sections)}</div>' if sections else ""
+
+
+def _had_gate(s: dict[str, Any]) -> bool:
+    """Whether the run's pipeline judges a model (a gate record, a decision or a gate step)."""
+    steps = s.get("steps") or []
+    return bool(s.get("gate") or s.get("decision") or any(st.get("name") == "gate" for st in steps))
+
+
 def _gate(s: dict[str, Any]) -> str:
     gate = s.get("gate") or {}
     if not gate:
@@ -321,10 +351,11 @@ def render(data: ReportData) -> str:
             _error(s),
             _dag(data),
             _metrics(data),
-            '<div class="grid">',
-            _gate(s),
-            _comparison(data.comparison, s.get("gate") or {}),
-            "</div>",
+            _breakdowns(s),
+            '<div class="grid">' if _had_gate(s) else "",
+            _gate(s) if _had_gate(s) else "",
+            _comparison(data.comparison, s.get("gate") or {}) if _had_gate(s) else "",
+            "</div>" if _had_gate(s) else "",
             _evaluation(data),
             _verification(data),
             _details(data),

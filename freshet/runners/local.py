@@ -25,7 +25,7 @@ from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.runners.events import RunEvents
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
-from freshet.summary import RunSummary, read_outputs, verification_record
+from freshet.summary import RunSummary, read_breakdowns, read_outputs, verification_record
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,7 @@ class LocalRunner:
             seconds=round(seconds, 3),
             steps=steps,
             metrics=metrics,
+            breakdowns=read_breakdowns(spec, outputs),
             gate=gate,
             champion=champion,
             verification=verification,

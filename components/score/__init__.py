@@ -1,0 +1,1 @@
+"""Batch prediction: resolve a registered model, score an input with it, publish the parts."""
