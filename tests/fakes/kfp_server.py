@@ -68,6 +68,7 @@ class FakeKfp:
     def __init__(self, token: str | None = "fake-token", execute: bool = True) -> None:
         self.token = token
         self.execute = execute
+        self.multi_user = False
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
         self._lock = threading.Lock()
         self.experiments: dict[str, dict[str, Any]] = {}
@@ -385,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path[len(PREFIX) + 1 :].split("/")
         first = query.get
         if parts == ["healthz"] and method == "GET":
-            return {"multi_user": False, "pipeline_store": "database"}
+            return {"multi_user": fake.multi_user, "pipeline_store": "database"}
         if parts == ["experiments"]:
             if method == "POST":
                 return fake.create_experiment(json.loads(body))
