@@ -52,7 +52,10 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrubs the record in place; never drops it."""
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001  (a malformed record is the handler's to report)
+            return True
         if record.exc_info and record.exc_info[0] is not None:
             rendered = "".join(traceback.format_exception(*record.exc_info))
             if contains_secret(rendered):
