@@ -92,7 +92,8 @@ def post_alert(alert: Alert, ops: OpsSettings, client: httpx.Client | None = Non
 
     Args:
         alert: What to say.
-        ops: Webhook URL, payload shape, per-attempt timeout and total retry deadline.
+        ops: Webhook (a secret reference, resolved here, or a literal URL), payload shape,
+            per-attempt timeout and total retry deadline.
         client: HTTP client to use [default: a new one].
 
     Returns:
