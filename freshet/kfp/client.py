@@ -180,6 +180,10 @@ def _client_class() -> type[Any]:
     return Client
 
 
+class Conflict(FreshetError):
+    """The API answered 409: the thing exists already (a race with another submitter)."""
+
+
 @dataclass
 class KfpSession:
     """A client with the settings it was made from and the experiment runs go to."""
@@ -207,12 +211,21 @@ class KfpSession:
     def experiment_id(self) -> str:
         """The id of `kfp.experiment`, created on first use (get-or-create by name)."""
         if self._experiment_id is None:
-            experiment = self.call(
-                "find or create the experiment",
-                self.client.create_experiment,
-                name=self.kfp.experiment,
-                namespace=self.namespace,
-            )
+            what = f"find or create the experiment '{self.kfp.experiment}'"
+            try:
+                experiment = self.call(
+                    what,
+                    self.client.create_experiment,
+                    name=self.kfp.experiment,
+                    namespace=self.namespace,
+                )
+            except Conflict:  # created by another submitter between kfp's get and create
+                experiment = self.call(
+                    what,
+                    self.client.get_experiment,
+                    experiment_name=self.kfp.experiment,
+                    namespace=self.namespace,
+                )
             self._experiment_id = str(experiment.experiment_id)
         return self._experiment_id
 
@@ -243,6 +256,8 @@ class KfpSession:
                     f"Kubeflow Pipelines at {self.host} refused the token (HTTP {exc.status}) "
                     f"to {what}."
                 ) from None
+            if exc.status == 409:
+                raise Conflict(f"Kubeflow Pipelines could not {what}: {message}") from None
             if exc.status in (400, 404):
                 raise BadInput(f"Kubeflow Pipelines could not {what}: {message}") from None
             raise FreshetError(

@@ -25,3 +25,19 @@ def sleepy() -> Any:
         return nap(seconds=seconds).set_caching_options(False).output
 
     return pipeline
+
+
+@dsl.component(base_image=IMAGE)
+def note(data_uri: str) -> str:
+    """Echoes the data it was started for."""
+    return data_uri
+
+
+def consume() -> Any:
+    """One step taking the data URI a trigger passes."""
+
+    @dsl.pipeline(name="consume")
+    def pipeline(data_uri: str) -> str:
+        return note(data_uri=data_uri).output
+
+    return pipeline
