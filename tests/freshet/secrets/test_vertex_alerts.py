@@ -118,3 +118,32 @@ def test_a_literal_webhook_for_vertex_is_refused_before_any_call(
     assert f'"sm://projects/{PROJECT}/secrets/alerts-webhook"' in line
     assert "hooks.slack.com" not in line
     assert vertex.vertex.calls == []
+
+
+def test_a_schedule_stores_the_reference_and_refuses_a_literal(
+    vertex: VertexServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from freshet.config import load_settings
+    from freshet.errors import BadInput
+    from freshet.gcp.schedules import ScheduleSpec, create_schedule
+    from freshet.runners import RunRequest
+    from freshet.runners.vertex import VertexRunner
+
+    def create(name: str) -> None:
+        create_schedule(
+            VertexRunner(load_settings(runner="vertex")),
+            RunRequest(template=vertex.template),
+            ScheduleSpec(display_name=name, cron="0 3 * * *"),
+        )
+
+    reference = f"sm://projects/{PROJECT}/secrets/alerts-webhook"
+    monkeypatch.setenv("FRESHET_OPS__WEBHOOK_URL", reference)
+    create("nightly")
+    [sent] = vertex.vertex.requests("CreateSchedule")
+    values = sent.schedule.create_pipeline_job_request.pipeline_job.runtime_config
+    assert values.parameter_values["alert_webhook"] == reference
+
+    monkeypatch.setenv("FRESHET_OPS__WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x")
+    with pytest.raises(BadInput, match="literal URL"):
+        create("nightly-2")
+    assert len(vertex.vertex.requests("CreateSchedule")) == 1
