@@ -30,7 +30,9 @@ RunnerOption = Annotated[
     typer.Option("--runner", help="vertex or kfp [default: the configured runner, else vertex]."),
 ]
 ScheduleRef = Annotated[str, typer.Argument(help="Schedule id or display name.")]
-schedule_app = typer.Typer(help="Vertex AI pipeline schedules.", no_args_is_help=True)
+schedule_app = typer.Typer(
+    help="Pipeline schedules on Vertex AI or Kubeflow Pipelines.", no_args_is_help=True
+)
 
 
 def _request(
@@ -53,13 +55,6 @@ def _request(
         ensure_known_pipeline(pipeline, settings)
         fields.update(pipeline=pipeline)
     return RunRequest(**fields, **extra)
-
-
-def _vertex_settings() -> Any:
-    from freshet.config import load_settings
-    from freshet.gcp.session import RUN_FIELDS
-
-    return load_settings(require=RUN_FIELDS, runner="vertex")
 
 
 def submit_command(
@@ -149,15 +144,18 @@ def schedule_create(
     max_runs: Annotated[
         int | None, typer.Option("--max-runs", help="Stop after this many runs.")
     ] = None,
+    runner: RunnerOption = None,
 ) -> None:
     """Create a schedule that starts the pipeline on a cron."""
     from freshet.errors import BadInput
-    from freshet.gcp.schedules import ScheduleSpec, check_spec, create_schedule, parse_time
-    from freshet.runners.vertex import VertexRunner
+    from freshet.gcp.schedules import ScheduleSpec, check_spec, parse_time
+    from freshet.runners import get_runner
+    from freshet.runners.remote import remote_settings
 
     if not cron:
         raise BadInput("Option --cron is required, e.g. --cron '0 3 * * *'.")
-    settings = _vertex_settings()
+    settings, engine = remote_settings(runner)
+    schedules, _ = _schedules(settings, engine, session=False)
     request = _request(pipeline, param, data, settings)
     spec = check_spec(
         ScheduleSpec(
@@ -170,20 +168,32 @@ def schedule_create(
             max_run_count=max_runs,
         )
     )
-    runner = VertexRunner(settings)
-    row = create_schedule(runner, request, spec)
+    row = schedules.create_schedule(get_runner(settings), request, spec)
     typer.echo(f"Created schedule {row.display_name} (id {row.id}): {row.cron}, {row.state}")
 
 
-def schedule_list() -> None:
-    """List the pipeline schedules of the project and region."""
+def _schedules(settings: Any, engine: str, session: bool = True) -> tuple[Any, Any]:
+    """The schedules module of an engine, and its session (opened when `session`)."""
+    if engine == "kfp":
+        from freshet.kfp import schedules as kfp_schedules
+        from freshet.kfp.client import KfpSession
+
+        return kfp_schedules, KfpSession.open(settings) if session else None
+    from freshet.gcp import schedules as vertex_schedules
+    from freshet.gcp.session import open_session
+
+    return vertex_schedules, open_session(settings) if session else None
+
+
+def schedule_list(runner: RunnerOption = None) -> None:
+    """List the pipeline schedules (Vertex: project and region; KFP: the experiment)."""
     from rich.console import Console
     from rich.table import Table
 
-    from freshet.gcp.schedules import list_schedules
-    from freshet.gcp.session import open_session
+    from freshet.runners.remote import remote_settings
 
-    rows = list_schedules(open_session(_vertex_settings()))
+    schedules, session = _schedules(*remote_settings(runner))
+    rows = schedules.list_schedules(session)
     table = Table()
     for column in ("id", "name", "state", "cron", "next run", "runs"):
         table.add_column(column)
@@ -193,12 +203,11 @@ def schedule_list() -> None:
 
 
 def _change(action: str) -> Callable[[str], None]:
-    def command(schedule: ScheduleRef) -> None:
-        from freshet.gcp import schedules
-        from freshet.gcp.session import open_session
+    def command(schedule: ScheduleRef, runner: RunnerOption = None) -> None:
+        from freshet.runners.remote import remote_settings
 
-        change = getattr(schedules, f"{action}_schedule")
-        row = change(open_session(_vertex_settings()), schedule)
+        schedules, session = _schedules(*remote_settings(runner))
+        row = getattr(schedules, f"{action}_schedule")(session, schedule)
         done = {"pause": "Paused", "resume": "Resumed", "delete": "Deleted"}[action]
         typer.echo(f"{done} schedule {row.display_name} (id {row.id}).")
 
