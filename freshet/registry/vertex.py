@@ -211,6 +211,35 @@ class VertexRegistry(Registry):
         found = self._get(model, str(version))
         return [] if found is None else list(found.version_aliases)
 
+    def register(
+        self,
+        model: str,
+        model_dir: str | Path,
+        *,
+        data_version: str = "",
+        run_id: str = "",
+        metrics: dict[str, float] | None = None,
+        aliases: tuple[str, ...] = ("champion",),
+    ) -> ModelVersion:
+        """As `Registry.register`, and the evaluation is imported if the version has none.
+
+        A version found by its files (the candidate verification uploaded) gets its
+        evaluation here.
+        """
+        version = super().register(
+            model,
+            model_dir,
+            data_version=data_version,
+            run_id=run_id,
+            metrics=metrics,
+            aliases=aliases,
+        )
+        if metrics and not self.evaluations(model, version.version):
+            with self._calls(f"import the evaluation of '{model}'"):
+                name = f"{self.resource(model)}@{version.version}"
+                self._import_evaluation(name, version.model_copy(update={"metrics": metrics}))
+        return version
+
     def find(self, model: str, digest: str) -> ModelVersion | None:
         """The version with these model files, if any (by its digest label)."""
         from google.api_core.exceptions import NotFound
@@ -298,6 +327,11 @@ class VertexRegistry(Registry):
         from google.api_core.exceptions import AlreadyExists, NotFound
         from google.cloud import aiplatform
 
+        if not self.options.serving_image:
+            raise RegistryError(
+                f"Uploading '{model}' to the Vertex AI Model Registry needs the serving image "
+                "it is served with (serving_image); none was given."
+            )
         artifact_uri = self.upload_files(model, model_dir, digest)
         draft = record(0, artifact_uri)
         saved = draft.model_dump(include={"model_digest", "data_version", "run_id", "metrics"})
@@ -367,6 +401,18 @@ class VertexRegistry(Registry):
         with self._calls(f"read the evaluations of '{model}'"):
             found = self.client.list_model_evaluations(parent=f"{self.resource(model)}@{version}")
             return [json_format.MessageToDict(e._pb.metrics) for e in found]
+
+    def sdk_model(self, model: str, version: int) -> Any:
+        """The SDK `Model` of one version (what `Endpoint.deploy` takes)."""
+        from google.cloud import aiplatform
+
+        with self._calls(f"read '{model}' version {version}"):
+            return aiplatform.Model(
+                self.resource(model),
+                version=str(version),
+                project=self.location.project,
+                location=self.location.region,
+            )
 
     def delete_version(self, model: str, version: int) -> None:
         """Deletes one version (not the default one: Vertex refuses that)."""

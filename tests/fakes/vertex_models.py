@@ -181,6 +181,9 @@ class FakeModels:
             now = datetime.now(UTC)
             model.name = name
             model.version_id = number
+            if model.container_spec.image_uri:  # what Vertex gives a custom container
+                dedicated = v1.Model.DeploymentResourcesType.DEDICATED_RESOURCES
+                model.supported_deployment_resources_types = [dedicated]
             model.version_aliases = aliases
             model.create_time = model.create_time or now
             model.version_create_time = now

@@ -31,7 +31,9 @@ from google.protobuf import any_pb2, empty_pb2
 
 from tests.fakes.tls import SelfSigned
 from tests.fakes.vertex_jobs import FakeCustomJobs
+from tests.fakes.vertex_endpoints import FakeEndpoints
 from tests.fakes.vertex_models import FakeModels
+from tests.fakes.vertex_predict import FakePredictions
 
 PIPELINE_SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 SCHEDULE_SERVICE = "google.cloud.aiplatform.v1.ScheduleService"
@@ -78,6 +80,8 @@ class FakeVertex:
         self.port = 0
         self.custom_jobs = FakeCustomJobs()
         self.models = FakeModels()  # ModelService (tests/fakes/vertex_models.py)
+        self.endpoints = FakeEndpoints(self.models)  # EndpointService, serving containers
+        self.predictions = FakePredictions(self.endpoints)  # PredictionService
 
     @property
     def endpoint(self) -> str:
@@ -111,6 +115,7 @@ class FakeVertex:
             self.calls.clear()
         self.custom_jobs.reset()
         self.models.reset()
+        self.endpoints.reset()
 
     def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
         """The states a job with `job_id` goes through: the first at creation, then the next
@@ -229,6 +234,8 @@ class FakeVertex:
             grpc.method_handlers_generic_handler(SCHEDULE_SERVICE, schedule),
             self.custom_jobs.handler(unary),
             self.models.handler(unary),
+            self.endpoints.handler(unary),
+            self.predictions.handler(unary),
         ]
 
     # PipelineService ----------------------------------------------------------------------

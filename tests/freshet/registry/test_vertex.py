@@ -127,8 +127,17 @@ def test_malformed_vertex_locations_are_named(uri: str, sentence: str) -> None:
 def test_registering_without_an_artifact_root_says_so(
     vertex_sdk: VertexServices, gcs_client: Any, bundle: Path
 ) -> None:
-    registry = open_registry(f"vertex://{PARENT}", gcs_client)
+    registry = VertexRegistry(f"vertex://{PARENT}", options=UploadOptions(serving_image="i"))
     with pytest.raises(RegistryError, match=r"add \?artifacts=gs://BUCKET/PATH"):
+        registry.register("digits", bundle)
+    assert vertex_sdk.vertex.models.versions(MODEL) == []
+
+
+def test_uploading_without_a_serving_image_says_so(
+    vertex_sdk: VertexServices, gcs_client: Any, bundle: Path
+) -> None:
+    registry = open_registry(f"vertex://{PARENT}?artifacts=gs://{BUCKET}/models", gcs_client)
+    with pytest.raises(RegistryError, match=r"needs the serving image .*none was given"):
         registry.register("digits", bundle)
     assert vertex_sdk.vertex.models.versions(MODEL) == []
 
