@@ -51,6 +51,11 @@ def _request(
         fields.update(pipeline=split_template_uri(pipeline)[1], template_uri=pipeline)
     elif pipeline.endswith((".yaml", ".yml")):
         fields.update(pipeline=Path(pipeline).stem, template=Path(pipeline))
+    elif "@" in pipeline and settings.runner == "kfp":  # a version in KFP's pipeline store
+        from freshet.kfp.publish import SCHEME, split_reference
+
+        reference = SCHEME + pipeline.removeprefix(SCHEME)
+        fields.update(pipeline=split_reference(pipeline)[0], template_uri=reference)
     else:
         ensure_known_pipeline(pipeline, settings)
         fields.update(pipeline=pipeline)
@@ -105,15 +110,19 @@ def publish_command(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Extra tag (e.g. v1.2.0), repeatable.")
     ] = None,
+    runner: RunnerOption = None,
 ) -> None:
-    """Compile and upload pipeline templates to the Artifact Registry repository."""
+    """Compile and upload pipeline templates (Artifact Registry, or KFP's pipeline store)."""
     from freshet.compile import compile_pipeline, pipeline_names
     from freshet.config import load_settings
     from freshet.gcp.session import PUBLISH_FIELDS, default_credentials
     from freshet.gcp.templates import check_tags, publish
 
-    settings = load_settings(require=PUBLISH_FIELDS)
     check_tags(tag or [])
+    if (runner or load_settings().runner) == "kfp":
+        _publish_kfp(pipelines, tag or [])
+        return
+    settings = load_settings(require=PUBLISH_FIELDS)
     paths = []
     for name in pipelines or pipeline_names(settings):
         is_file = name.endswith((".yaml", ".yml"))
@@ -121,6 +130,27 @@ def publish_command(
     assert settings.gcp.template_repo is not None
     for item in publish(paths, settings.gcp.template_repo, default_credentials(), tag or []):
         typer.echo(f"{item.package}: {item.uri(item.tags[0])}  (tags: {', '.join(item.tags)})")
+
+
+def _publish_kfp(pipelines: list[str] | None, tags: list[str]) -> None:
+    """`publish --runner kfp`: compiled for the kfp target, uploaded as pipeline versions."""
+    from freshet.compile import compile_for_target, pipeline_names
+    from freshet.kfp.client import KfpSession
+    from freshet.kfp.publish import publish
+    from freshet.runners.remote import remote_settings
+
+    settings, _ = remote_settings("kfp")
+    paths = [
+        Path(name)
+        if name.endswith((".yaml", ".yml"))
+        else compile_for_target(name, settings, "kfp")
+        for name in pipelines or pipeline_names(settings)
+    ]
+    session = KfpSession.open(settings)
+    for path in paths:
+        for item in publish(session, path, tags):
+            what = "published" if item.created else "already published"
+            typer.echo(f"{item.pipeline}: {item.reference}  ({what}, version id {item.version_id})")
 
 
 def schedule_create(

@@ -41,7 +41,8 @@ def submit(request: RunRequest, settings: Settings, console: Console | None = No
         What happened: succeeded, failed, submitted, or already_exists for a repeated run id.
     """
     runner = get_runner(settings, console)
-    if request.template_uri and settings.runner != "vertex":
+    published_on_kfp = (request.template_uri or "").startswith("kfp://")
+    if request.template_uri and settings.runner != "vertex" and not published_on_kfp:
         request = _with_local_copy(request, settings)
     return runner.submit(request)
 

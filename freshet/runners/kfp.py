@@ -21,6 +21,7 @@ from freshet.config import Settings
 from freshet.errors import BadInput
 from freshet.kfp.claims import Claims, open_claims
 from freshet.kfp.client import KfpSession, require
+from freshet.kfp.publish import SCHEME, Published, resolve
 from freshet.logs import say
 from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
@@ -40,6 +41,7 @@ class PreparedKfpRun:
     parameters: dict[str, Any]
     enable_caching: bool | None
     meta: dict[str, Any]
+    version: Published | None = None
 
 
 class KfpRunner:
@@ -73,13 +75,27 @@ class KfpRunner:
             self._session = KfpSession.open(self.settings)
         return self._session
 
-    def template_for(self, request: RunRequest) -> Path:
-        """The template file of a request, compiled for the kfp target when not given."""
+    def template_for(self, request: RunRequest) -> tuple[Path, Published | None]:
+        """The template file of a request, and the published version it comes from.
+
+        A `kfp://PIPELINE@VERSION` request reads the version's spec from the store; a request
+        without a template is compiled for the kfp target.
+        """
+        if request.template_uri and request.template_uri.startswith(SCHEME):
+            import yaml
+
+            version, spec = resolve(self.session, request.template_uri)
+            if "root" not in spec and isinstance(spec.get("pipeline_spec"), dict):
+                spec = spec["pipeline_spec"]  # stored together with a platform spec
+            path = Path(self.settings.root) / "templates" / "kfp" / f"{version.version_id}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump(spec, sort_keys=True))
+            return path, version
         if request.template is not None:
-            return request.template
+            return request.template, None
         from freshet.compile import compile_for_target
 
-        return compile_for_target(request.pipeline, self.settings, "kfp")
+        return compile_for_target(request.pipeline, self.settings, "kfp"), None
 
     def prepare(self, request: RunRequest) -> PreparedKfpRun:
         """Checks a request against its template; nothing is sent to KFP yet.
@@ -88,7 +104,7 @@ class KfpRunner:
             BadInput: Unknown parameter, value of the wrong type, a data URI the cluster
                 cannot read, a malformed run id.
         """
-        template = self.template_for(request)
+        template, version = self.template_for(request)
         spec = params_module.load_template(template)
         parameters = params_module.request_values(spec, request.parameters, request.data_uri)
         data_uri = parameters.get("data_uri")
@@ -127,6 +143,7 @@ class KfpRunner:
             # None keeps the per-task cache settings compiled in (the gate is never cached).
             enable_caching=None if request.enable_cache else False,
             meta=meta,
+            version=version,
         )
 
     def submit(self, request: RunRequest) -> RunResult:
@@ -163,18 +180,35 @@ class KfpRunner:
         return RunResult(run_id=run.run_id, status="submitted", summary=summary)
 
     def create(self, run: PreparedKfpRun) -> str:
-        """Creates the KFP run (inline spec, in freshet's experiment); its KFP id."""
+        """Creates the KFP run in freshet's experiment; its KFP id.
+
+        A published version runs by reference, except with caching off: KFP ignores
+        `enable_caching` for runs of a stored version (kubeflow/pipelines#14253), so such a
+        run sends the version's own spec inline, with caching off in every task.
+        """
         session = self.session
+        source: dict[str, Any] = {"pipeline_package_path": str(run.template)}
+        if run.version is not None and run.enable_caching is None:
+            source = {"pipeline_id": run.version.pipeline_id, "version_id": run.version.version_id}
+        elif run.version is not None:
+            say(
+                f"Caching off: version {run.version.reference} runs from its spec sent inline "
+                "(KFP ignores caching options for stored versions, kubeflow/pipelines#14253); "
+                "the run is not linked to the version in the KFP UI.",
+                prefix="note: ",
+                console=self.console,
+                event="note",
+            )
         created = session.call(
             f"create run '{run.run_id}'",
             session.client.run_pipeline,
             experiment_id=session.experiment_id(),
             job_name=run.run_id,
-            pipeline_package_path=str(run.template),
             params=run.parameters,
             pipeline_root=session.kfp.pipeline_root,
             enable_caching=run.enable_caching,
             service_account=session.kfp.service_account,
+            **source,
         )
         return str(created.run_id)
 
