@@ -133,7 +133,7 @@ class GcsClaims:
     """Claims as Cloud Storage objects, created with `ifGenerationMatch=0`."""
 
     def __init__(self, uri: str, client: Any = None) -> None:
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
 
         bucket, _, prefix = uri.removeprefix("gs://").partition("/")
         self._client = client or storage.Client()
