@@ -160,6 +160,10 @@ from freshet.cli_ops import register as register_ops  # noqa: E402  (light: type
 
 register_ops(app, plain_errors)
 
+from freshet.cli_verify import register as register_verify  # noqa: E402  (light: typer only)
+
+register_verify(app, plain_errors)
+
 
 @app.callback()
 def _edge_logging() -> None:
