@@ -14,7 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from freshet.contract.signature import Signature
+from freshet.contract.runtime import MISSING_CATEGORY, category_text
+from freshet.contract.signature import CATEGORICAL_INPUT, NUMERIC_INPUT, Signature
+
+Feeds = dict[str, np.ndarray]
 
 _TRUE = ("true", "1", "1.0", "yes")
 _FALSE = ("false", "0", "0.0", "no")
@@ -28,10 +31,10 @@ _NUMBER_TYPES = (
 
 @dataclass
 class Checked:
-    """A chunk after the checks: the valid rows as a table of clean columns, and the rest."""
+    """A chunk after the checks: the graph inputs of the valid rows, and why the others not."""
 
     valid: np.ndarray  # bool per row
-    clean: pa.Table  # the valid rows' feature columns: numbers as float64, text as text
+    feeds: Feeds  # the graph inputs of the valid rows
     reasons: list[str]  # per rejected row, in row order
     keys: list[str]  # per rejected row: the reason without the value
 
@@ -60,7 +63,9 @@ def _text(column: pa.Array) -> np.ndarray:
 
 def _numbers(name: str, column: pa.Array, rejects: _Rejects) -> pa.Array:
     kind = column.type
-    if any(test(kind) for test in _NUMBER_TYPES):
+    if pa.types.is_floating(kind):
+        values = column
+    elif any(test(kind) for test in _NUMBER_TYPES):
         values = pc.cast(column, pa.float64())
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = pc.utf8_trim_whitespace(column)
@@ -84,10 +89,11 @@ def _numbers(name: str, column: pa.Array, rejects: _Rejects) -> pa.Array:
             f"column '{name}' holds {kind} values, not numbers",
         )
         return pa.nulls(len(column), pa.float64())
-    array = values.to_numpy(zero_copy_only=False)
-    infinite = np.isinf(array)
-    if infinite.any():
-        rejects.add(infinite, f"column '{name}' is not a finite number", array.astype(object))
+    if pa.types.is_floating(values.type) and pc.any(pc.is_inf(values)).as_py():
+        array = values.to_numpy(zero_copy_only=False)
+        rejects.add(
+            np.isinf(array), f"column '{name}' is not a finite number", array.astype(object)
+        )
     return values
 
 
@@ -114,10 +120,30 @@ def _flags(name: str, column: pa.Array, rejects: _Rejects) -> pa.Array:
     return pa.nulls(len(column), pa.float64())
 
 
-def _categories(column: pa.Array) -> pa.Array:
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column
-    return pc.cast(column, pa.string())
+def _feeds(columns: dict[str, pa.Array], signature: Signature, valid: np.ndarray) -> Feeds:
+    """The graph inputs of the valid rows, as `frame_feeds` makes them, straight from Arrow."""
+    everything = bool(valid.all())
+    rows = int(valid.sum())
+    feeds: Feeds = {}
+    numeric = signature.numeric_features
+    if numeric:
+        matrix = np.empty((len(valid), len(numeric)), dtype=np.float32)
+        for j, name in enumerate(numeric):
+            matrix[:, j] = columns[name].to_numpy(zero_copy_only=False)
+        feeds[NUMERIC_INPUT] = matrix if everything else matrix[valid]
+    categorical = signature.categorical_features
+    if categorical:
+        text = np.empty((len(valid), len(categorical)), dtype=object)
+        for j, name in enumerate(categorical):
+            column = columns[name]
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                filled = pc.fill_null(column, MISSING_CATEGORY)
+                text[:, j] = filled.to_numpy(zero_copy_only=False)
+            else:
+                text[:, j] = [category_text(value) for value in column.to_pylist()]
+        feeds[CATEGORICAL_INPUT] = text if everything else text[valid]
+    assert all(len(value) == rows for value in feeds.values())
+    return feeds
 
 
 def check_rows(batch: pa.RecordBatch, signature: Signature) -> Checked:
@@ -128,7 +154,7 @@ def check_rows(batch: pa.RecordBatch, signature: Signature) -> Checked:
         signature: The model's signature.
 
     Returns:
-        Which rows are valid, their clean feature columns, and a reason per rejected row.
+        Which rows are valid, the graph inputs of those rows, and a reason per rejected row.
     """
     rows = batch.num_rows
     rejects = _Rejects(rows)
@@ -138,7 +164,9 @@ def check_rows(batch: pa.RecordBatch, signature: Signature) -> Checked:
         if feature.name not in names:
             message = f"column '{feature.name}' is missing"
             rejects.add(np.ones(rows, dtype=bool), message, message)
-            columns[feature.name] = pa.nulls(rows, pa.float64())
+            columns[feature.name] = pa.nulls(
+                rows, pa.float64() if feature.kind != "categorical" else pa.string()
+            )
             continue
         column = batch.column(feature.name)
         if feature.kind == "numeric":
@@ -146,15 +174,12 @@ def check_rows(batch: pa.RecordBatch, signature: Signature) -> Checked:
         elif feature.kind == "boolean":
             columns[feature.name] = _flags(feature.name, column, rejects)
         else:
-            columns[feature.name] = _categories(column)
-    clean = pa.table(columns)
+            columns[feature.name] = column
     valid = ~rejects.bad
-    if not valid.all():
-        clean = clean.filter(pa.array(valid))
     bad = rejects.bad
     return Checked(
         valid=valid,
-        clean=clean,
+        feeds=_feeds(columns, signature, valid),
         reasons=[str(r) for r in rejects.reason[bad]],
         keys=[str(k) for k in rejects.key[bad]],
     )

@@ -129,9 +129,7 @@ def test_a_file_missing_a_feature_has_every_row_rejected(
     assert result.top_reasons() == {"column 'pixel_2_2' is missing": 3.0}
 
 
-def test_mixed_kinds_flags_and_categories(
-    mixed_trained: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_mixed_kinds_flags_and_categories(mixed_trained: tuple[Path, Path], tmp_path: Path) -> None:
     dataset, model_dir = mixed_trained
     model = ContractModel.load(model_dir)
     frame = pd.read_parquet(dataset / "test.parquet")

@@ -79,7 +79,9 @@ def test_input_columns(trained: tuple[Path, Path], registry: str, tmp_path: Path
     with pytest.raises(BadInput, match="does not exist"):
         check_input({"data_uri": str(tmp_path / "missing.csv")}, context)
     # submitting to Vertex reads no data from here, but still lists its version
-    remote = check_input({"data_uri": str(tmp_path / "bad.parquet")}, {**context, "runner": "vertex"})
+    remote = check_input(
+        {"data_uri": str(tmp_path / "bad.parquet")}, {**context, "runner": "vertex"}
+    )
     assert remote["data_version"].startswith("sha256-")
 
 
