@@ -16,11 +16,19 @@ def verify(
     tolerance: float,
     report: Output[Artifact],
     metrics: Output[Metrics],
+    verify_target: str = "process",
+    registry_uri: str = "",
+    model_name: str = "",
+    serving_image: str = "",
+    verify_machine_type: str = "n1-standard-2",
 ) -> str:
     """Serves the bundle, checks its answers, tears it down; fails the step on any failed check.
 
-    `serve_command` (shell words, the bundle path appended) replaces the default: `freshet
-    serve --host 127.0.0.1` with only the bundle's requirements importable. Returns "passed".
+    `verify_target`: `process` serves the bundle here; `serve_command` (shell words, the
+    bundle path appended) replaces the default: `freshet serve --host 127.0.0.1` with only the
+    bundle's requirements importable. `vertex-endpoint` uploads the candidate to the Vertex AI
+    Model Registry (`registry_uri`, `model_name`) with `serving_image` and checks it on a
+    temporary endpoint (`verify_machine_type`), always deleted. Returns "passed".
     """
     import json
     import shlex
@@ -37,7 +45,21 @@ def verify(
         tolerance=tolerance,
     )
     try:
-        result = run(bundle.path, config, run_id=run_id)
+        from freshet.components.verify.endpoint import check_target
+
+        check_target(verify_target, registry_uri, serving_image)
+        if verify_target == "vertex-endpoint":
+            from freshet.components.verify.endpoint import (
+                EndpointTarget,
+                init_vertex,
+                verify_on_endpoint,
+            )
+
+            init_vertex(registry_uri)
+            target = EndpointTarget(registry_uri, model_name, serving_image, verify_machine_type)
+            result = verify_on_endpoint(bundle.path, target, config, run_id=run_id)
+        else:
+            result = run(bundle.path, config, run_id=run_id)
     except FreshetError as exc:
         raise SystemExit(f"verify: {exc}") from None
     with open(report.path, "w") as handle:
@@ -54,7 +76,9 @@ def verify(
     # A metadata-only artifact gets a file too: kfp.local treats a missing file as a cache miss.
     with open(metrics.path, "w") as handle:
         json.dump(metrics.metadata, handle, sort_keys=True)
-    report.metadata.update({"passed": result.passed, "summary": result.summary()})
+    report.metadata.update(
+        {"passed": result.passed, "summary": result.summary(), "target": verify_target}
+    )
     if not result.passed:
         raise SystemExit(f"verify: the serving artifact failed verification: {result.summary()}")
     print(f"verify: passed ({result.summary()}); report at {report.path}")

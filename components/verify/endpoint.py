@@ -30,7 +30,7 @@ from freshet.components.verify.core import (
     measure_latency,
 )
 from freshet.components.verify.server import sigterm_cancels
-from freshet.errors import FreshetError
+from freshet.errors import BadInput, FreshetError
 from freshet.gcp.endpoints import DEFAULT_MACHINE_TYPE, run_label, temporary_endpoint
 from freshet.serving.signature import (
     GoldenSet,
@@ -53,6 +53,49 @@ class EndpointTarget:
     serving_image: str
     machine_type: str = DEFAULT_MACHINE_TYPE
     command: tuple[str, ...] = ()  # the container's command; empty: the image's entry point
+
+
+def check_target(verify_target: str, registry_uri: str, serving_image: str) -> None:
+    """Rejects a verification target that cannot work, naming the value.
+
+    Raises:
+        BadInput: An unknown target, or `vertex-endpoint` without a Vertex AI registry or
+            without a serving image.
+    """
+    from freshet.registry.vertex import parse_uri
+
+    if verify_target not in TARGETS:
+        raise BadInput(
+            f"verify_target must be one of {', '.join(TARGETS)}: '{verify_target}' is not."
+        )
+    if verify_target != "vertex-endpoint":
+        return
+    try:
+        parse_uri(registry_uri)
+    except FreshetError:
+        raise BadInput(
+            "verify_target = vertex-endpoint uploads the candidate to the Vertex AI Model "
+            f"Registry, but registry_uri is '{registry_uri}' (use vertex or "
+            "vertex://projects/P/locations/L?artifacts=gs://BUCKET/PATH)."
+        ) from None
+    if not serving_image:
+        raise BadInput(
+            "verify_target = vertex-endpoint deploys the serving image, but serving_image is empty."
+        )
+
+
+def init_vertex(registry_uri: str) -> None:
+    """Points the Vertex SDK at the project and region the registry URI names, if any.
+
+    A pipeline step has no freshet session; without them the SDK's defaults apply.
+    """
+    from google.cloud import aiplatform
+
+    from freshet.registry.vertex import parse_uri
+
+    location, _ = parse_uri(registry_uri)
+    if location is not None:
+        aiplatform.init(project=location.project, location=location.region)
 
 
 class RawPredictClient:
