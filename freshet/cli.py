@@ -64,12 +64,29 @@ def compile_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output directory [default: build/pipelines].")
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="vertex or kfp: writes build/pipelines/<target>/ [default: kfp when "
+            "runner = \"kfp\", else the one template in build/pipelines/].",
+        ),
+    ] = None,
 ) -> None:
     """Compile pipelines (freshet's and the project's own) to one KFP IR YAML each."""
-    from freshet.compile import compile_all
+    from freshet.compile import compile_all, compile_for_target, pipeline_names
     from freshet.config import load_settings
 
-    for path in compile_all(load_settings(), out, names or None):
+    settings = load_settings()
+    chosen = target or ("kfp" if settings.runner == "kfp" else None)
+    if chosen is None:
+        paths = compile_all(settings, out, names or None)
+    else:
+        paths = [
+            compile_for_target(name, settings, chosen, out)
+            for name in names or pipeline_names(settings)
+        ]
+    for path in paths:
         typer.echo(str(path))
 
 

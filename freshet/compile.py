@@ -87,18 +87,8 @@ def compile_pipeline(name: str, settings: Settings, out_dir: Path | None = None)
     Raises:
         BadInput: See `build_pipeline`.
     """
-    from kfp import compiler
-
     pipeline = build_pipeline(name, settings)
-    target = (out_dir or settings.build_dir) / f"{name}.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / target.name
-        compiler.Compiler().compile(pipeline, str(staged))
-        content = staged.read_bytes()
-    if not target.exists() or target.read_bytes() != content:
-        write_file(target, content)
-    return target
+    return _write_compiled(pipeline, (out_dir or settings.build_dir) / f"{name}.yaml")
 
 
 def compile_for_local(name: str, settings: Settings) -> Path:
@@ -137,13 +127,15 @@ def compile_for_target(
     out = out_dir or Path(settings.build_dir) / target
     if target == "vertex":
         return compile_pipeline(name, settings, out)
-    from freshet.kfp.compile_target import kfp_settings, kubernetes_config
+    from freshet.kfp.compile_target import kfp_settings, to_kfp
 
     pipeline = build_pipeline(name, kfp_settings(settings))
-    return _write_compiled(pipeline, out / f"{name}.yaml", kubernetes_config(settings))
+    return _write_compiled(pipeline, out / f"{name}.yaml", lambda staged: to_kfp(staged, settings))
 
 
-def _write_compiled(pipeline: Any, target: Path, platform: dict[str, Any] | None) -> Path:
+def _write_compiled(
+    pipeline: Any, target: Path, rewrite: Callable[[Path], None] | None = None
+) -> Path:
     """Compiles `pipeline` to `target` (replaced only when its content changes)."""
     from kfp import compiler
 
@@ -151,10 +143,8 @@ def _write_compiled(pipeline: Any, target: Path, platform: dict[str, Any] | None
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / target.name
         compiler.Compiler().compile(pipeline, str(staged))
-        if platform is not None:
-            from freshet.kfp.compile_target import add_platform_spec
-
-            add_platform_spec(staged, platform)
+        if rewrite is not None:
+            rewrite(staged)
         content = staged.read_bytes()
     if not target.exists() or target.read_bytes() != content:
         write_file(target, content)

@@ -26,7 +26,8 @@ def load_template(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise BadInput(f"Pipeline template not found: '{path}'.")
     try:
-        spec = yaml.safe_load(path.read_text())
+        # A template with Kubernetes settings has a second document: the platform spec.
+        spec = next(iter(yaml.safe_load_all(path.read_text())), None)
     except yaml.YAMLError:
         raise BadInput(f"The pipeline template '{path}' is not valid YAML.") from None
     if not isinstance(spec, dict) or "pipelineInfo" not in spec or "root" not in spec:

@@ -129,6 +129,38 @@ def credential_defaults(spec: dict[str, Any], params: dict[str, Any]) -> Iterato
             )
 
 
+def _accelerator_kinds(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for task in tasks_of(spec):
+        accelerator = task.resources.get("accelerator") or {}
+        kind = accelerator.get("resourceType") or accelerator.get("type")
+        if kind:
+            yield task.name, str(kind)
+        for worker in task.workers:
+            if worker.accelerator:
+                yield task.name, worker.accelerator
+
+
+def kubernetes_accelerators(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
+    """A KFP template asks for accelerators by Kubernetes resource name (nvidia.com/gpu)."""
+    for task, kind in _accelerator_kinds(spec):
+        if "/" not in kind:
+            yield task, f"requests the Vertex accelerator {kind}; on KFP use nvidia.com/gpu"
+
+
+def vertex_accelerators(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
+    """A Vertex template names accelerators as Vertex does (NVIDIA_L4), not as Kubernetes."""
+    for task, kind in _accelerator_kinds(spec):
+        if "/" in kind:
+            yield task, f"requests the Kubernetes resource {kind}; Vertex names e.g. NVIDIA_L4"
+
+
+def no_custom_jobs(spec: dict[str, Any], params: dict[str, Any]) -> Iterator[Violation]:
+    """A KFP template starts no Vertex CustomJob (Spot on GKE is a node selector)."""
+    for task in tasks_of(spec):
+        if task.workers:
+            yield task.name, "starts a Vertex AI CustomJob, which Kubeflow Pipelines cannot run"
+
+
 CHECKS: dict[str, Check] = {
     "resource_limits": resource_limits,
     "accelerator_allowlist": accelerator_allowlist,
@@ -138,4 +170,7 @@ CHECKS: dict[str, Check] = {
     "vertex_names": vertex_names,
     "spot_retries": spot_retries,
     "credential_defaults": credential_defaults,
+    "kubernetes_accelerators": kubernetes_accelerators,
+    "vertex_accelerators": vertex_accelerators,
+    "no_custom_jobs": no_custom_jobs,
 }

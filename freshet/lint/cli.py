@@ -18,14 +18,29 @@ def lint_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Also require images pinned by digest.")
     ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", help="vertex or kfp rules [default: kfp for files under kfp/, else vertex]."
+        ),
+    ] = None,
 ) -> None:
     """Check compiled pipelines against the policy rules; exit 1 on any violation."""
-    from freshet.compile import compile_all
+    from freshet.compile import TARGETS, compile_all, compile_for_target, pipeline_names
     from freshet.config import load_settings
+    from freshet.errors import BadInput
     from freshet.lint.engine import lint_files
 
-    paths = list(files or compile_all(load_settings()))
-    findings = lint_files(paths, strict=strict)
+    if target is not None and target not in TARGETS:
+        raise BadInput(f"Unknown lint target '{target}': use {' or '.join(TARGETS)}.")
+    if files:
+        paths = list(files)
+    elif target is not None:
+        settings = load_settings()
+        paths = [compile_for_target(n, settings, target) for n in pipeline_names(settings)]
+    else:
+        paths = list(compile_all(load_settings()))
+    findings = lint_files(paths, strict=strict, target=target)
     console = Console()
     if not findings:
         console.print(

@@ -23,6 +23,7 @@ class Rule(BaseModel):
     description: str
     strict: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
+    targets: list[str] = Field(default_factory=lambda: ["vertex", "kfp"])
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def load_rules(path: Path | None = None) -> list[Rule]:
 
 
 def lint_spec(
-    spec: dict[str, Any], rules: list[Rule], strict: bool, file: str = ""
+    spec: dict[str, Any], rules: list[Rule], strict: bool, file: str = "", target: str = "vertex"
 ) -> list[Finding]:
     """Applies the rules to one compiled spec.
 
@@ -59,23 +60,36 @@ def lint_spec(
         rules: Rules to apply.
         strict: Also apply rules marked strict (e.g. images pinned by digest).
         file: Name to report.
+        target: The engine the template is for ("vertex" or "kfp"): rules of the other
+            target are skipped.
 
     Returns:
         Every violation found.
     """
     findings = []
     for rule in rules:
-        if rule.strict and not strict:
+        if rule.strict and not strict or target not in rule.targets:
             continue
         for task, message in CHECKS[rule.check](spec, rule.params):
             findings.append(Finding(file=file, task=task, rule=rule.id, message=message))
     return findings
 
 
-def lint_files(paths: list[Path], strict: bool, rules: list[Rule] | None = None) -> list[Finding]:
-    """Lints compiled pipeline files; a file that is not a pipeline spec is bad input."""
+def lint_files(
+    paths: list[Path], strict: bool, rules: list[Rule] | None = None, target: str | None = None
+) -> list[Finding]:
+    """Lints compiled pipeline files; a file that is not a pipeline spec is bad input.
+
+    Args:
+        paths: Compiled templates.
+        strict: See `lint_spec`.
+        rules: Rules to apply (the packaged ones by default).
+        target: "vertex" or "kfp"; by default a file under a `kfp/` folder (where
+            `freshet compile --target kfp` writes) is a kfp template, any other a Vertex one.
+    """
     active = rules if rules is not None else load_rules()
     findings: list[Finding] = []
     for path in paths:
-        findings += lint_spec(load_template(path), active, strict, str(path))
+        kind = target or ("kfp" if path.parent.name == "kfp" else "vertex")
+        findings += lint_spec(load_template(path), active, strict, str(path), kind)
     return findings

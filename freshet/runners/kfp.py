@@ -26,6 +26,7 @@ from freshet.logs import say
 from freshet.preflight import run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
+from freshet.secrets.parameters import remote_parameters
 
 # Steps on a cluster read data themselves: only URIs they can reach make sense there.
 REMOTE_DATA_SCHEMES = ("gs://", "s3://", "minio://", "sample://")
@@ -107,6 +108,8 @@ class KfpRunner:
         template, version = self.template_for(request)
         spec = params_module.load_template(template)
         parameters = params_module.request_values(spec, request.parameters, request.data_uri)
+        # Credentials travel as references only: KFP stores a run's parameters with the run.
+        parameters = remote_parameters(spec, parameters, self.settings.ops, "kfp")
         data_uri = parameters.get("data_uri")
         if isinstance(data_uri, str) and not data_uri.startswith(REMOTE_DATA_SCHEMES):
             raise BadInput(

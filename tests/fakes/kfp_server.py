@@ -146,6 +146,8 @@ class FakeKfp:
                 if version is None or version["pipeline_id"] != reference.get("pipeline_id"):
                     raise ApiError(HTTPStatus.NOT_FOUND, 5, "Pipeline version not found.")
                 spec = version["pipeline_spec"]
+            if isinstance(spec, dict) and "root" not in spec and "pipeline_spec" in spec:
+                spec = spec["pipeline_spec"]  # sent with its platform spec (kfp-kubernetes)
             if not spec:
                 raise ApiError(HTTPStatus.BAD_REQUEST, 3, "A run needs a pipeline spec.")
             experiment_id = body.get("experiment_id") or ""
@@ -371,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             if part.get_param("name", header="content-disposition") == "uploadfile":  # type: ignore[attr-defined]
                 payload = part.get_payload(decode=True)
                 assert isinstance(payload, bytes)
-                document = yaml.safe_load(payload)
+                document = next(iter(yaml.safe_load_all(payload)), None)  # + platform spec
                 if not isinstance(document, dict) or "root" not in document:
                     raise ApiError(HTTPStatus.BAD_REQUEST, 3, "Not a pipeline spec.")
                 return document

@@ -41,3 +41,41 @@ def consume() -> Any:
         return note(data_uri=data_uri).output
 
     return pipeline
+
+
+@dsl.component(base_image=IMAGE)
+def train(x: int) -> int:
+    """Stands in for a GPU training step."""
+    return x * 2
+
+
+@dsl.pipeline(name="gpunap")
+def GPU_PIPELINE(x: int = 2) -> int:  # noqa: N802  (a pipeline object, named as a constant)
+    """A 'training' task with the train resources of the settings the test uses."""
+    task = train(x=x).set_cpu_limit("8").set_memory_limit("32G")
+    task.set_accelerator_type("NVIDIA_L4").set_accelerator_limit(1)
+    task.set_retry(num_retries=2)
+    return task.output
+
+
+def kubernetes_reference() -> Any:
+    """What kfp-kubernetes itself compiles for GPU on GKE, Spot and a secret as env."""
+    from kfp import kubernetes
+
+    @dsl.pipeline(name="reference")
+    def reference() -> None:
+        task = train(x=1)
+        kubernetes.add_node_selector(task, "cloud.google.com/gke-accelerator", "nvidia-l4")
+        kubernetes.add_node_selector(task, "cloud.google.com/gke-spot", "true")
+        kubernetes.add_toleration(
+            task,
+            key="cloud.google.com/gke-spot",
+            operator="Equal",
+            value="true",
+            effect="NoSchedule",
+        )
+        kubernetes.use_secret_as_env(
+            task, "alerts-webhook", {"url": "FRESHET_SECRET_ALERTS_WEBHOOK_URL"}
+        )
+
+    return reference
