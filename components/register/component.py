@@ -13,6 +13,8 @@ def register(
     model_name: str,
     data_version: str,
     run_id: str,
+    serving_image: str = "",
+    git_commit: str = "",
 ) -> int:
     """Registers the model and moves the champion alias; returns the version number."""
     from freshet.components.evaluate.core import Evaluation
@@ -22,7 +24,16 @@ def register(
     with open(evaluation.path) as handle:
         result = Evaluation.from_json(handle.read())
     try:
-        version = run(registry_uri, model_name, model.path, result, data_version, run_id)
+        version = run(
+            registry_uri,
+            model_name,
+            model.path,
+            result,
+            data_version,
+            run_id,
+            serving_image=serving_image,
+            git_commit=git_commit,
+        )
     except FreshetError as exc:
         raise SystemExit(f"register: {exc}") from None
     print(f"register: {model_name} v{version.version} is the champion")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from freshet.components.evaluate.core import Evaluation
 from freshet.registry import ModelVersion, open_registry
+from freshet.registry.vertex import UploadOptions, VertexRegistry
 
 
 def register(
@@ -15,6 +16,8 @@ def register(
     evaluation: Evaluation,
     data_version: str,
     run_id: str,
+    serving_image: str = "",
+    git_commit: str = "",
 ) -> ModelVersion:
     """Registers a model version and moves the `champion` alias to it.
 
@@ -25,6 +28,9 @@ def register(
         evaluation: The model's test metrics; its scalar metrics are stored with the version.
         data_version: The data the model was trained on.
         run_id: The run that produced the model.
+        serving_image: The image a Vertex AI Model Registry version is served with (only
+            needed there, and only when verification did not upload the version already).
+        git_commit: The commit the run was built from (a label in Vertex AI).
 
     Returns:
         The champion version.
@@ -36,7 +42,10 @@ def register(
     from freshet.contract import check_model_dir
 
     check_model_dir(model_dir)
-    return open_registry(registry_uri).register(
+    registry = open_registry(registry_uri)
+    if isinstance(registry, VertexRegistry):
+        registry.options = UploadOptions(serving_image=serving_image, git_commit=git_commit)
+    return registry.register(
         model_name,
         model_dir,
         data_version=data_version,
