@@ -101,6 +101,7 @@ def vertex_run(session: VertexSession, run_id: str) -> dict[str, Any]:
     from google.cloud import aiplatform_v1
 
     from freshet.errors import BadInput
+    from freshet.gcp.run_outcomes import run_outcomes
 
     client = aiplatform_v1.PipelineServiceClient(
         credentials=session.credentials, client_options={"api_endpoint": _endpoint(session)}
@@ -135,6 +136,7 @@ def vertex_run(session: VertexSession, run_id: str) -> dict[str, Any]:
         "error": row.error,
         "failed_step": row.failed_step,
         "console_url": session.console_url(row.run_id),
+        **run_outcomes(job),  # verification outcome and registry version
     }
 
 
