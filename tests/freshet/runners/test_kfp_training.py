@@ -1,0 +1,58 @@
+"""Issue 17's first acceptance: `freshet submit training --runner kfp --wait` against the fake
+runs the shipped training pipeline (its kfp-target template) to success.
+
+Out of process, as a person types it; the fake executes the run with kfp.local, its steps
+reaching the pipeline root (`gs://`) through the Cloud Storage emulator. About a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.gcs import storage_client, storage_emulator
+from tests.fakes.kfp_server import kfp_server
+
+
+def test_submit_training_wait_runs_to_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with storage_emulator() as endpoint, kfp_server() as (url, fake):
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)  # the fake's steps inherit it
+        storage_client(endpoint).create_bucket("kfp-root")
+        env = {
+            **os.environ,
+            "FRESHET_KFP__HOST": url,
+            "FRESHET_KFP__TOKEN": "fake-token",
+            "FRESHET_KFP__PIPELINE_ROOT": "gs://kfp-root/root",
+            "FRESHET_KFP__POLL_SECONDS": "0.5",
+            "FRESHET_ROOT": str(tmp_path / "root"),
+            "FRESHET_BUILD_DIR": str(tmp_path / "build"),
+            "HOME": str(tmp_path),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "freshet", "submit", "training", "--runner", "kfp",
+             "--data", "sample://digits", "--param", "epochs=2", "--run-id", "training-kfp-1",
+             "--wait"],
+            capture_output=True, text=True, env=env, timeout=600, check=False,
+        )  # fmt: skip
+
+        assert done.returncode == 0, done.stderr[-3000:]
+        [run] = fake.runs.values()
+        link = f"{url}/#/runs/details/{run.body['run_id']}"
+        assert done.stdout.splitlines() == [
+            f"Submitted run training-kfp-1: {link}",
+            f"Run training-kfp-1 SUCCEEDED: {link}",
+        ]
+        assert (tmp_path / "build" / "kfp" / "training.yaml").exists()  # the kfp target ran
+        tasks = {t["display_name"]: t["state"] for t in run.body["run_details"]["task_details"]}
+        assert tasks and set(tasks.values()) == {"SUCCEEDED"}
+        parameters = run.body["runtime_config"]["parameters"]
+        assert parameters["registry_uri"] == "gs://kfp-root/root/registry"
+        assert parameters["data_uri"] == "sample://digits"
+        claim = storage_client(endpoint).bucket("kfp-root").blob("root/claims/training-kfp-1")
+        assert claim.exists()
