@@ -56,6 +56,7 @@ bench: $(STAMP) ## every benchmark against its baseline, side by side (prints ra
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/trigger.py
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/predict.py
 
 clean: ## remove build outputs and the local root
 	rm -rf build $(ROOT)
