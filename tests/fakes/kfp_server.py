@@ -69,6 +69,7 @@ class FakeKfp:
         self.token = token
         self.execute = execute
         self.multi_user = False
+        self.refuse_runs = 0  # the next N run creations answer 503
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
         self._lock = threading.Lock()
         self.experiments: dict[str, dict[str, Any]] = {}
@@ -138,6 +139,10 @@ class FakeKfp:
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self.refuse_runs:
+                self.refuse_runs -= 1
+                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, 14, "The API server is restarting.")
         spec = body.get("pipeline_spec")
         reference = body.get("pipeline_version_reference") or {}
         with self._lock:

@@ -157,3 +157,27 @@ def test_s3_roots_need_a_claims_root(kfp_env: KfpEnv, monkeypatch: pytest.Monkey
 
     assert result.exit_code == 2
     assert "Run claims cannot be created under 's3://team-ml/root'" in one_error(result.output)
+
+
+def test_kfp_context_file_and_endpoint_variable_are_ignored(
+    kfp_env: KfpEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """~/.config/kfp/context.json (namespace, auth header) and KF_PIPELINES_ENDPOINT would
+    change where and as whom kfp.Client calls: freshet's settings alone decide."""
+    import json
+    import os
+
+    context = Path(os.environ["HOME"]) / ".config" / "kfp" / "context.json"
+    context.parent.mkdir(parents=True, exist_ok=True)
+    planted = {
+        "namespace": "someone-else",
+        "client_authentication_header_name": "Authorization",
+        "client_authentication_header_value": "Bearer planted",
+    }
+    context.write_text(json.dumps(planted))
+    monkeypatch.setenv("KF_PIPELINES_ENDPOINT", "http://127.0.0.1:9")
+
+    result = cli.invoke(app, [*submit(kfp_env), "--run-id", "plain-context"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(context.read_text()) == planted  # read by nobody, rewritten by nobody
