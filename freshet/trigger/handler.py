@@ -69,12 +69,22 @@ class CompiledTemplates:
         """
         with self._lock:
             if pipeline not in self._cache:
-                from freshet.compile import compile_for_local, compile_pipeline, template_version
+                from freshet.compile import (
+                    compile_for_local,
+                    compile_for_target,
+                    compile_pipeline,
+                    template_version,
+                )
 
-                # The template the configured runner can run (locally: never on Spot).
-                local = self._settings.runner == "local"
-                compile_for = compile_for_local if local else compile_pipeline
-                path = compile_for(pipeline, self._settings)
+                # The template the configured runner can run (locally: never on Spot; on KFP:
+                # the kfp target, Spot and GPU in their Kubernetes form).
+                runner = self._settings.runner
+                if runner == "kfp":
+                    path = compile_for_target(pipeline, self._settings, "kfp")
+                else:
+                    local = runner == "local"
+                    compile_for = compile_for_local if local else compile_pipeline
+                    path = compile_for(pipeline, self._settings)
                 self._cache[pipeline] = (path, template_version(path))
             return self._cache[pipeline]
 

@@ -104,3 +104,22 @@ def test_1000_notifications_for_200_versions_start_exactly_200_kfp_runs(
         assert {r["runtime_config"]["parameters"]["data_uri"] for r in runs} == expected
         assert len({r["display_name"] for r in runs}) == VERSIONS
     assert drain(pubsub.subscriber, sub, 2) == []
+
+
+def test_triggers_on_kfp_compile_the_kfp_target(tmp_path: Path) -> None:
+    """With Spot on, the Vertex template is a CustomJob KFP cannot run: never sent there."""
+    from freshet.config import TrainResources
+    from freshet.lint.engine import lint_files
+    from freshet.trigger.handler import CompiledTemplates
+
+    settings = Settings(
+        build_dir=tmp_path / "build",
+        runner="kfp",
+        train_resources=TrainResources(spot=True, machine_type="g2-standard-8"),
+    )
+    path, version = CompiledTemplates(settings)("training")
+
+    assert path == tmp_path / "build" / "kfp" / "training.yaml"
+    assert version.startswith("sha256-")
+    assert not [f for f in lint_files([path], strict=False) if f.rule == "kfp-no-custom-jobs"]
+    assert "gke-spot" in path.read_text()
