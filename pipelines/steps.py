@@ -43,6 +43,8 @@ SHIP_PARAMETERS: list[tuple[str, type, Any]] = [
     ("latency_requests", int, 200),
     ("latency_slo_p99_ms", float, 100.0),
     ("golden_tolerance", float, 0.0001),
+    ("verify_target", str, "process"),
+    ("verify_machine_type", str, "n1-standard-2"),
 ]
 DATA_PARAMETERS: list[tuple[str, type, Any]] = [
     ("data_uri", str, "sample://digits"),
@@ -190,6 +192,11 @@ class Steps:
                     latency_requests=params["latency_requests"],
                     latency_slo_p99_ms=params["latency_slo_p99_ms"],
                     tolerance=params["golden_tolerance"],
+                    verify_target=params["verify_target"],
+                    registry_uri=params["registry_uri"],
+                    model_name=params["model_name"],
+                    serving_image=packaged.outputs["Output"],
+                    verify_machine_type=params["verify_machine_type"],
                 )
             ).set_caching_options(False)
             self.limits(
@@ -200,6 +207,8 @@ class Steps:
                     model_name=params["model_name"],
                     data_version=data_version,
                     run_id=params["run_id"],
+                    serving_image=packaged.outputs["Output"],
+                    git_commit=params["git_commit"],
                 )
             ).after(verified).set_caching_options(False)
         return Shipped(evaluated=evaluated, gated=gated)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from freshet.components.evaluate.core import Evaluation
+from freshet.components.package.core import BUNDLE_ONLY
 from freshet.registry import ModelVersion, open_registry
 from freshet.registry.vertex import UploadOptions, VertexRegistry
 
@@ -44,7 +45,8 @@ def register(
     check_model_dir(model_dir)
     registry = open_registry(registry_uri)
     if isinstance(registry, VertexRegistry):
-        registry.options = UploadOptions(serving_image=serving_image, git_commit=git_commit)
+        image = "" if serving_image == BUNDLE_ONLY else serving_image  # the package step's
+        registry.options = UploadOptions(serving_image=image, git_commit=git_commit)
     return registry.register(
         model_name,
         model_dir,

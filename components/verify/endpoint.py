@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import httpx
 
+from freshet.components.package.core import BUNDLE_ONLY
 from freshet.components.verify.answers import Check, compare, read_predictions
 from freshet.components.verify.core import (
     VerificationReport,
@@ -78,9 +79,11 @@ def check_target(verify_target: str, registry_uri: str, serving_image: str) -> N
             f"Registry, but registry_uri is '{registry_uri}' (use vertex or "
             "vertex://projects/P/locations/L?artifacts=gs://BUCKET/PATH)."
         ) from None
-    if not serving_image:
+    if serving_image in ("", BUNDLE_ONLY):
         raise BadInput(
-            "verify_target = vertex-endpoint deploys the serving image, but serving_image is empty."
+            "verify_target = vertex-endpoint deploys the serving image, but no image was built "
+            f"(serving_image is '{serving_image}'): set serving_image, build_project and "
+            "build_bucket."
         )
 
 

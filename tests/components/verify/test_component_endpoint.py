@@ -57,7 +57,8 @@ def test_the_endpoint_target_verifies_and_reports(
     [
         ({"verify_target": "cloud-run"}, "verify_target must be one of process, vertex-endpoint"),
         ({"registry_uri": "gs://b/registry"}, "but registry_uri is 'gs://b/registry'"),
-        ({"serving_image": ""}, "but serving_image is empty"),
+        ({"serving_image": ""}, r"but no image was built \(serving_image is ''\)"),
+        ({"serving_image": "bundle only"}, "but no image was built"),
     ],
 )
 def test_an_unusable_target_is_one_sentence(
