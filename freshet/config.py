@@ -155,6 +155,9 @@ class GcpSettings(BaseModel):
     api_endpoint: str | None = Field(default=None, description="Vertex API host[:port] override.")
     poll_seconds: float = Field(default=10.0, gt=0, description="State polling of --wait.")
     retry_seconds: float = Field(default=60.0, gt=0, description="Retry budget on UNAVAILABLE.")
+    model_registry: bool = Field(
+        default=False, description="Vertex runs register in the Vertex AI Model Registry."
+    )
 
     @field_validator(*_GCP_PATTERNS, mode="after")
     @classmethod

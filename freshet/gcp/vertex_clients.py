@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from freshet.config import GcpSettings
 from freshet.errors import ConfigError
 
 _LOCATION = re.compile(r"^projects/([a-z0-9][a-z0-9-]{4,61})/locations/([a-z0-9-]+)$")
@@ -76,3 +77,16 @@ def gapic_client(kind: str, region: str) -> Any:
         credentials=initializer.global_config.credentials,
         client_options={"api_endpoint": api_host(region)},
     )
+
+
+def default_registry_uri(gcp: GcpSettings) -> str:
+    """The registry of a Vertex run that names none.
+
+    With `[gcp] model_registry = true`: the Vertex AI Model Registry of the run's project and
+    region, bundles under `<pipeline_root>/models`; else files under `<pipeline_root>/registry`.
+    """
+    root = str(gcp.pipeline_root).rstrip("/")
+    if gcp.model_registry:
+        where = f"projects/{gcp.project}/locations/{gcp.region}"
+        return f"vertex://{where}?artifacts={root}/models"
+    return f"{root}/registry"

@@ -118,12 +118,14 @@ class VertexRunner:
         # share no disk): the champion the gate compares against, and the checkpoint a
         # retried or preempted train attempt resumes from.
         root = str(self.settings.gcp.pipeline_root).rstrip("/")
+        from freshet.gcp.vertex_clients import default_registry_uri
+
         parameters = params_module.with_system_inputs(
             spec,
             parameters,
             {
                 "run_id": run_id,
-                "registry_uri": f"{root}/registry",
+                "registry_uri": default_registry_uri(self.settings.gcp),
                 "checkpoint_root": f"{root}/checkpoints",
             },
         )
