@@ -72,6 +72,31 @@ def test_a_killed_verify_leaves_an_endpoint_that_cleanup_removes(
     assert endpoints.endpoints() == [] and endpoints.servers() == []
 
 
+def test_a_cancelled_verify_tears_its_endpoint_down_itself(
+    vertex_serving: VertexServices,  # noqa: F811
+    bundle: Path,
+) -> None:
+    endpoints = vertex_serving.vertex.endpoints
+    registry = f"vertex://{PARENT}?artifacts=gs://{BUCKET}/models"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_VERIFY, str(bundle), registry],
+        env={**os.environ},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not endpoints.servers() and time.monotonic() < deadline:
+        assert worker.poll() is None, "the verify worker ended before it deployed"
+        time.sleep(0.1)
+    time.sleep(0.5)  # now probing the endpoint
+    worker.send_signal(signal.SIGTERM)  # what cancelling the run does to the step
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode != 0
+    assert "verification was cancelled by SIGTERM" in stderr
+    assert endpoints.endpoints() == [] and endpoints.servers() == []
+    assert len(vertex_serving.vertex.requests("DeleteEndpoint")) == 1
+
+
 def test_cleanup_of_one_run_leaves_the_others(vertex_serving: VertexServices) -> None:  # noqa: F811
     from freshet.gcp.endpoints import cleanup, create_endpoint
 
