@@ -145,3 +145,20 @@ def test_uploading_without_a_serving_image_says_so(
 def test_a_model_name_vertex_cannot_hold_is_named() -> None:
     with pytest.raises(RegistryError, match="'9lives' cannot name a Vertex AI model"):
         open_registry("vertex://projects/fake-project/locations/x").champion("9lives")
+
+
+def test_a_failed_candidate_version_can_be_deleted_but_not_the_default(
+    vertex_sdk: VertexServices, gcs_client: Any, bundle: Path, regression_bundle: Path
+) -> None:
+    from google.cloud import aiplatform
+
+    registry = _registry(gcs_client)
+    registry.register("digits", regression_bundle, run_id="run-1")
+    registry.register("digits", bundle, run_id="run-2", aliases=("candidate-run-2",))
+    with pytest.raises(RegistryError, match="default version of a model cannot be deleted"):
+        registry.delete_version("digits", 1)
+    registry.delete_version("digits", 2)
+    assert [v.version for v in registry.versions("digits")] == [1]
+    # The whole model goes with the SDK's delete (an operation, returned done by the fake).
+    aiplatform.Model(MODEL).delete()
+    assert registry.versions("digits") == []
