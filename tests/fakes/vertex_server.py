@@ -30,8 +30,8 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, empty_pb2
 
 from tests.fakes.tls import SelfSigned
-from tests.fakes.vertex_jobs import FakeCustomJobs
 from tests.fakes.vertex_endpoints import FakeEndpoints
+from tests.fakes.vertex_jobs import FakeCustomJobs
 from tests.fakes.vertex_models import FakeModels
 from tests.fakes.vertex_predict import FakePredictions
 
