@@ -12,6 +12,7 @@ also when a check, the deployment or the step fails or is cancelled (SIGTERM).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +55,11 @@ class EndpointTarget:
     serving_image: str
     machine_type: str = DEFAULT_MACHINE_TYPE
     command: tuple[str, ...] = ()  # the container's command; empty: the image's entry point
+
+
+def candidate_alias(run_id: str) -> str:
+    """`candidate-<run>` as a Vertex version alias: lowercase letters, digits and '-' only."""
+    return re.sub(r"[^a-z0-9-]", "-", f"candidate-{run_label(run_id)}")[:128].rstrip("-")
 
 
 def check_target(verify_target: str, registry_uri: str, serving_image: str) -> None:
@@ -192,7 +198,7 @@ def verify_on_endpoint(
         command=target.command,
     )
     registry = VertexRegistry(target.registry_uri, options=options)
-    alias = f"candidate-{run_label(run_id)}".rstrip("-_")
+    alias = candidate_alias(run_id)
     checks: list[Check] = []
     report: dict[str, Any] = {}
     endpoint_name = ""

@@ -67,3 +67,17 @@ def test_an_unusable_target_is_one_sentence(
     with pytest.raises(SystemExit, match=f"^verify: .*{sentence}"):
         run_verify(bundle, tmp_path, **params)
     assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize(
+    ("run_id", "alias"),
+    [
+        ("training-0123456789abcdef", "candidate-training-0123456789abcdef"),
+        ("Nightly_Run.7", "candidate-nightly-run-7"),
+        ("", "candidate-run"),
+    ],
+)
+def test_the_candidate_alias_is_one_vertex_accepts(run_id: str, alias: str) -> None:
+    from freshet.components.verify.endpoint import candidate_alias
+
+    assert candidate_alias(run_id) == alias
