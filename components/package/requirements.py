@@ -25,12 +25,15 @@ from freshet.errors import FreshetError
 # What freshet/serving and `freshet serve` import (freshet itself is installed --no-deps).
 SERVING_ROOTS = (
     "fastapi",
+    "httptools",
+    "msgspec",
     "numpy",
     "onnxruntime",
     "pydantic",
     "pydantic-settings",
     "typer",
     "uvicorn",
+    "uvloop",
 )
 FORBIDDEN = ("torch", "scikit-learn", "skl2onnx", "onnx", "pandas", "pyarrow")
 

@@ -7,8 +7,9 @@ onnxruntime.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -36,6 +37,57 @@ def load_serving_settings() -> ServingSettings:
         raise ConfigError(f"Invalid serving environment: {problems}.") from None
 
 
+BUNDLE_ENV = "FRESHET_SERVE_BUNDLE"  # how `--workers` hands the bundle to each worker
+
+
+def web_concurrency() -> int:
+    """Worker processes from `WEB_CONCURRENCY` (1 when unset).
+
+    Raises:
+        ConfigError: The variable is not a whole number of at least 1.
+    """
+    from freshet.errors import ConfigError
+
+    value = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"Invalid serving environment: WEB_CONCURRENCY={value!r} is not 1 or more."
+        )
+    return int(value)
+
+
+def worker_app() -> Any:
+    """The app of one `--workers` process: the bundle named by `FRESHET_SERVE_BUNDLE`."""
+    from freshet.logs import setup_logging
+    from freshet.serving.app import create_app
+    from freshet.serving.model import load_bundle
+
+    setup_logging()  # a spawned worker starts without the CLI's logging
+    return create_app(load_bundle(os.environ[BUNDLE_ENV]), load_serving_settings())
+
+
+def _serve_workers(bundle_dir: Path, host: str, port: int, access_log: bool, n: int) -> None:
+    """Runs n uvicorn worker processes on one socket (each loads the bundle before it answers)."""
+    import uvicorn
+
+    os.environ[BUNDLE_ENV] = str(bundle_dir.resolve())
+    uvicorn.run(
+        "freshet.serving.command:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=n,
+        http="auto",
+        loop="auto",
+        log_config=None,
+        log_level="info",
+        access_log=access_log,
+        lifespan="off",
+    )
+
+
 def serve_command(
     bundle_dir: Annotated[Path, typer.Argument(help="Bundle directory from the package step.")],
     host: Annotated[
@@ -51,6 +103,14 @@ def serve_command(
             "--access-log/--no-access-log", help="One log record per request (JSON in a container)."
         ),
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Server processes sharing the port [default: WEB_CONCURRENCY or 1].",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Serve a bundle over HTTP (Vertex AI contract: AIP_HTTP_PORT, AIP_*_ROUTE)."""
     import uvicorn
@@ -59,8 +119,12 @@ def serve_command(
     from freshet.serving.model import load_bundle
 
     settings = load_serving_settings()
+    processes = workers or web_concurrency()
     model = load_bundle(bundle_dir)
     listen = port or settings.http_port
+    if processes > 1:
+        _serve_workers(bundle_dir, host, listen, access_log, processes)
+        return
     logging.getLogger("freshet.serving").info(
         "serving %s on http://%s:%s (health %s, predict %s)",
         bundle_dir,
@@ -74,6 +138,10 @@ def serve_command(
             create_app(model, settings),
             host=host,
             port=listen,
+            # "auto" takes httptools and uvloop (C parser and event loop), which the serving
+            # image's requirements pin; an older image without them still starts (h11, asyncio).
+            http="auto",
+            loop="auto",
             log_config=None,  # uvicorn's records go through freshet's one logging setup
             log_level="info",  # its start-up lines and, with access_log, one record per request
             access_log=access_log,
