@@ -1,11 +1,14 @@
 """Local pipeline overhead: `freshet run` vs the same core functions called in one process.
 
 Runs, in one process and one sitting, on the same data and parameters:
-  1. the compiled pipeline through the local runner (kfp.local, one subprocess per step), cold;
+  1. the compiled pipeline through the local runner (kfp.local orchestrating, each Python step
+     forked from the run's fork server), cold;
   2. the same again, warm (fetch, train and evaluate served from the cache);
+  2b. cold again with FRESHET_FORKSERVER=off (a fresh interpreter per step, as before);
   3. fetch -> train -> evaluate -> gate -> package -> verify -> register called directly,
      in this process (verify still starts `freshet serve` as a child, as the step does).
-Prints wall seconds of each and the ratios pipeline/direct and warm/cold.
+Prints wall seconds of each and the ratios pipeline/direct and warm/cold, and the fixed
+cost of one step: a component that does nothing, run by kfp.local forked and as a subprocess.
 
 Usage: .venv/bin/python bench/pipeline.py [--data URI] [--repeat N]
 """
@@ -13,6 +16,8 @@ Usage: .venv/bin/python bench/pipeline.py [--data URI] [--repeat N]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import platform
 import statistics
 import tempfile
@@ -34,6 +39,7 @@ from freshet.components.verify.core import VerifyConfig, verify
 from freshet.config import load_settings
 from freshet.registry import open_registry
 from freshet.runners import RunRequest, submit
+from freshet.runners.forkserver import SWITCH, forking_tasks
 
 
 def direct(data: str, work: Path) -> float:
@@ -58,7 +64,8 @@ def direct(data: str, work: Path) -> float:
     return time.perf_counter() - started
 
 
-def pipeline(data: str, root: Path) -> float:
+def pipeline(data: str, root: Path, fork: bool = True) -> float:
+    os.environ[SWITCH] = "on" if fork else "off"
     settings = load_settings(root=root, build_dir=root / "build")
     quiet = Console(stderr=True, quiet=True)
     started = time.perf_counter()
@@ -68,22 +75,52 @@ def pipeline(data: str, root: Path) -> float:
     return elapsed
 
 
+def step_overhead(rounds: int = 5) -> tuple[float, float]:
+    """Median seconds of a do-nothing component: forked, and in a fresh interpreter."""
+    from kfp import dsl, local
+
+    def nothing() -> None:
+        pass
+
+    nothing.__annotations__ = {}  # this module's `from __future__ import annotations` makes strings
+    task = dsl.component(base_image="python:3.11-slim", install_kfp_package=False)(nothing)
+
+    def timed() -> float:
+        started = time.perf_counter()
+        task()
+        return time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink:
+        local.init(local.SubprocessRunner(use_venv=False), pipeline_root=tmp)
+        with contextlib.redirect_stdout(sink):
+            with forking_tasks() as server:
+                assert server is not None
+                timed()  # the server's start
+                forked = statistics.median(timed() for _ in range(rounds))
+            fresh = statistics.median(timed() for _ in range(rounds))
+    return forked, fresh
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="sample://digits")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cold, warm, plain = [], [], []
+    cold, warm, plain, before = [], [], [], []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp)
             plain.append(direct(args.data, base / "direct"))
             cold.append(pipeline(args.data, base / "root"))
             warm.append(pipeline(args.data, base / "root"))
+            before.append(pipeline(args.data, base / "fresh", fork=False))
         print(
-            f"round {i + 1}: direct {plain[-1]:.2f} s, cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s"
+            f"round {i + 1}: direct {plain[-1]:.2f} s, cold {cold[-1]:.2f} s, "
+            f"warm {warm[-1]:.2f} s, cold without the fork server {before[-1]:.2f} s"
         )
-    d, c, w = (statistics.median(x) for x in (plain, cold, warm))
+    os.environ.pop(SWITCH, None)
+    forked, fresh = step_overhead()
+    d, c, w, b = (statistics.median(x) for x in (plain, cold, warm, before))
     table = Table(
         title=f"local pipeline vs direct core calls ({args.data}, median of "
         f"{args.repeat}; {platform.machine()}, {__import__('os').cpu_count()} cores)"
@@ -93,6 +130,13 @@ def main() -> None:
     table.add_row("direct core calls (baseline)", f"{d:.2f}", "1.00")
     table.add_row("freshet run, cold", f"{c:.2f}", f"{c / d:.2f} x direct")
     table.add_row("freshet run, warm (cached)", f"{w:.2f}", f"{w / c:.2%} of cold")
+    table.add_row(
+        "freshet run, cold, fresh interpreter per step", f"{b:.2f}", f"{b / d:.2f} x direct"
+    )
+    table.add_row("one do-nothing step, forked", f"{forked:.3f}", "fixed cost per step")
+    table.add_row(
+        "one do-nothing step, fresh interpreter", f"{fresh:.3f}", f"{fresh / forked:.1f} x forked"
+    )
     Console().print(table)
 
 

@@ -140,6 +140,8 @@ class LocalRunner:
     ) -> RunSummary:
         from kfp import components, local
 
+        from freshet.runners.forkserver import forking_tasks
+
         tracker = StepTracker(dag_task_names(spec), on_change=events.step_changed)
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
@@ -154,7 +156,11 @@ class LocalRunner:
         outputs: dict[str, Any] = {}
         error = None
         log_path = run_dir / "pipeline.log"
-        with capture_run(log_path, tracker) as capture, live_display(tracker, self.console):
+        with (
+            forking_tasks(),
+            capture_run(log_path, tracker) as capture,
+            live_display(tracker, self.console),
+        ):
             try:
                 task = pipeline(**values)
                 outputs = dict(getattr(task, "outputs", {}) or {})
