@@ -291,9 +291,8 @@ def score(model: ContractModel, config: ScoreConfig, out_dir: str | Path) -> Sco
                 checked = check_rows(chunk.batch, signature)
                 result.rows_in += chunk.batch.num_rows
                 if checked.valid.any():
-                    kept = _kept(chunk.batch, config.keep_columns, None)
-                    if not checked.valid.all():
-                        kept = _kept(chunk.batch, config.keep_columns, checked.valid)
+                    some = None if checked.valid.all() else checked.valid
+                    kept = _kept(chunk.batch, config.keep_columns, some)
                     table, predicted = _outputs(model, checked.feeds, config, kept)
                     if pending is not None:
                         pending.result()
