@@ -30,6 +30,7 @@ from freshet.trigger.routing import Ignored, plan
 log = logging.getLogger(__name__)
 
 SubmitFn = Callable[[RunRequest], RunResult]
+_RECORDED_KEPT = 4096
 TemplateFn = Callable[[str], tuple[Path, str]]
 
 
@@ -134,6 +135,10 @@ class TriggerHandler:
         self._templates = templates or CompiledTemplates(settings)
         self._locks = _KeyedLocks()
         self._data_updates = DataUpdateRecorder(settings.root)
+        # Versions this process has recorded: a repeat would be an `INSERT OR IGNORE` that
+        # changes nothing but costs a commit (most messages are repeats).
+        self._recorded: dict[tuple[str, str], None] = {}
+        self._recorded_lock = threading.Lock()
 
     def handle(self, message: InboundMessage) -> Outcome:
         """Decides what to do with one Pub/Sub message (never raises)."""
@@ -156,11 +161,7 @@ class TriggerHandler:
         except Exception as exc:
             return self._transient(message_id, None, exc)
         run_id = derive_run_id(decision.pipeline, version, decision.data_version)
-        try:
-            # The freshness SLA counts from the first sighting of each data version.
-            self._data_updates.record(decision.pipeline, decision.data_version)
-        except Exception as exc:  # history is best effort: never lose the message for it
-            log.warning("Could not record data update %s: %s", decision.data_version, exc)
+        self._record_update(decision.pipeline, decision.data_version)
         request = RunRequest(
             pipeline=decision.pipeline,
             template=template,
@@ -183,6 +184,21 @@ class TriggerHandler:
             return Outcome("ack", "already_exists", decision.reason, run_id)
         log.info("Message %s started run %s (%s).", message_id, run_id, decision.reason)
         return Outcome("ack", "submitted", decision.reason, run_id)
+
+    def _record_update(self, pipeline: str, data_version: str) -> None:
+        """Records the first sighting of a data version (the freshness SLA counts from it)."""
+        key = (pipeline, data_version)
+        if key in self._recorded:
+            return
+        try:
+            self._data_updates.record(pipeline, data_version)
+        except Exception as exc:  # history is best effort: never lose the message for it
+            log.warning("Could not record data update %s: %s", data_version, exc)
+            return
+        with self._recorded_lock:
+            self._recorded[key] = None
+            if len(self._recorded) > _RECORDED_KEPT:
+                del self._recorded[next(iter(self._recorded))]  # the oldest
 
     @staticmethod
     def poison(message_id: str, reason: str, run_id: str | None = None) -> Outcome:
