@@ -129,6 +129,10 @@ _GCP_PATTERNS = {
         r"^[A-Za-z0-9.-]+(:[0-9]+)?$",
         "a host[:port] such as 'us-central1-aiplatform.googleapis.com'",
     ),
+    "experiment": (
+        r"^[a-z0-9][a-z0-9-]{0,127}$",
+        "a Vertex AI Experiment name: lowercase letters, digits and '-'",
+    ),
 }
 _LABEL = r"^[a-z][a-z0-9_-]{0,62}$"
 
@@ -157,6 +161,9 @@ class GcpSettings(BaseModel):
     retry_seconds: float = Field(default=60.0, gt=0, description="Retry budget on UNAVAILABLE.")
     model_registry: bool = Field(
         default=False, description="Vertex runs register in the Vertex AI Model Registry."
+    )
+    experiment: str | None = Field(
+        default=None, description="Vertex AI Experiment that Vertex runs are logged to."
     )
 
     @field_validator(*_GCP_PATTERNS, mode="after")

@@ -228,8 +228,11 @@ def create_with_retry(job: Any, session: VertexSession) -> Literal["submitted", 
         resource.service_account = session.gcp.service_account
     if session.gcp.network:
         resource.network = session.gcp.network
+    from freshet.gcp.experiments import ensure_experiment, log_to_experiment
+
+    experiment = ensure_experiment(session)  # [gcp] experiment: before the job, as the SDK does
     try:
-        job.api_client.create_pipeline_job(
+        created = job.api_client.create_pipeline_job(
             parent=session.parent, pipeline_job=resource, pipeline_job_id=job.job_id, retry=policy
         )
     except exceptions.AlreadyExists:
@@ -243,4 +246,6 @@ def create_with_retry(job: Any, session: VertexSession) -> Literal["submitted", 
         raise BadInput(f"Vertex AI rejected run '{job.job_id}': {exc.message}") from None
     except exceptions.GoogleAPICallError as exc:
         raise FreshetError(f"Vertex AI refused run '{job.job_id}': {exc}.") from None
+    if experiment is not None:
+        log_to_experiment(job, created, experiment)
     return "submitted"

@@ -14,6 +14,7 @@ and the same status over REST; a 5xx is INTERNAL, or the same status over REST.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import select
@@ -204,13 +205,24 @@ def _proxy_handler(rest_port: int) -> type[StreamRequestHandler]:
             with socket.create_connection(("127.0.0.1", rest_port)) as upstream:
                 self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 self.wfile.flush()
-                _pipe(self.connection, upstream)
+                # A client that goes away (a killed worker) ends the tunnel, nothing more.
+                with contextlib.suppress(OSError):
+                    _pipe(self.connection, upstream)
 
     return Tunnel
 
 
 class _Proxy(ThreadingTCPServer):
     daemon_threads = True
+
+
+class _Rest(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-request (a killed worker) is not an error of the fake."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -238,7 +250,7 @@ def rest_front_door(
     )
     bundle = directory / "ca-bundle.pem"
     bundle.write_bytes(trusted_pem + cert_path.read_bytes())
-    rest = ThreadingHTTPServer(("127.0.0.1", 0), _rest_handler(endpoints))
+    rest = _Rest(("127.0.0.1", 0), _rest_handler(endpoints))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     rest.socket = context.wrap_socket(rest.socket, server_side=True)

@@ -32,6 +32,7 @@ from google.protobuf import any_pb2, empty_pb2
 from tests.fakes.tls import SelfSigned
 from tests.fakes.vertex_endpoints import FakeEndpoints
 from tests.fakes.vertex_jobs import FakeCustomJobs
+from tests.fakes.vertex_metadata import FakeMetadata
 from tests.fakes.vertex_models import FakeModels
 from tests.fakes.vertex_predict import FakePredictions
 
@@ -82,6 +83,7 @@ class FakeVertex:
         self.models = FakeModels()  # ModelService (tests/fakes/vertex_models.py)
         self.endpoints = FakeEndpoints(self.models)  # EndpointService, serving containers
         self.predictions = FakePredictions(self.endpoints)  # PredictionService
+        self.metadata = FakeMetadata()  # MetadataService (experiments)
 
     @property
     def endpoint(self) -> str:
@@ -116,6 +118,7 @@ class FakeVertex:
         self.custom_jobs.reset()
         self.models.reset()
         self.endpoints.reset()
+        self.metadata.reset()
 
     def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
         """The states a job with `job_id` goes through: the first at creation, then the next
@@ -236,6 +239,7 @@ class FakeVertex:
             self.models.handler(unary),
             self.endpoints.handler(unary),
             self.predictions.handler(unary),
+            self.metadata.handler(unary),
         ]
 
     # PipelineService ----------------------------------------------------------------------
@@ -253,6 +257,8 @@ class FakeVertex:
             job.create_time = datetime.now(UTC)
             states = deque(self._scripts.get(job_id, DEFAULT_STATES))
             job.state = states.popleft()
+            run_context = self.metadata.pipeline_run_context(request.parent, job_id)
+            job.job_detail = v1.PipelineJobDetail(pipeline_run_context=run_context)
             self._jobs[name] = _Job(job=job, states=states)
             return v1.PipelineJob(job)
 
@@ -416,6 +422,7 @@ def _update_tasks(job: v1.PipelineJob) -> None:
     else:
         return
     job.job_detail = v1.PipelineJobDetail(
+        pipeline_run_context=job.job_detail.pipeline_run_context,
         task_details=[
             v1.PipelineTaskDetail(task_id=i + 1, task_name=name, state=state)
             for i, (name, state) in enumerate(zip(tasks, states, strict=False))
