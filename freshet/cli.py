@@ -24,7 +24,7 @@ RootOption = Annotated[
     Path | None,
     typer.Option(
         "--root",
-        help="Local root for runs, cache and registry [default: ./.freshet or FRESHET_ROOT].",
+        help="Local root for runs, cache and registry (default: ./.freshet or FRESHET_ROOT).",
     ),
 ]
 

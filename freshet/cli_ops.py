@@ -18,7 +18,7 @@ RootOption = Annotated[
     Path | None,
     typer.Option(
         "--root",
-        help="Local root for runs, cache and registry [default: ./.freshet or FRESHET_ROOT].",
+        help="Local root for runs, cache and registry (default: ./.freshet or FRESHET_ROOT).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -80,7 +80,7 @@ def runs_list(
     root: RootOption = None,
     as_json: JsonOption = False,
     vertex: Annotated[
-        bool, typer.Option("--vertex", help="Runs on Vertex AI (the [gcp] settings), not local.")
+        bool, typer.Option("--vertex", help="Runs on Vertex AI (the gcp settings), not local.")
     ] = False,
     remote: RemoteOption = False,
     runner: RunnerOption = None,
