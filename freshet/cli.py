@@ -62,14 +62,14 @@ def compile_command(
         typer.Argument(help="Pipelines to compile (default: every shipped and project one)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output directory [default: build/pipelines].")
+        Path | None, typer.Option("--out", help="Output directory (default: build/pipelines).")
     ] = None,
     target: Annotated[
         str | None,
         typer.Option(
             "--target",
-            help="vertex or kfp: writes build/pipelines/<target>/ [default: kfp when "
-            "runner = \"kfp\", else the one template in build/pipelines/].",
+            help="vertex or kfp: writes build/pipelines/<target>/ (default: kfp when "
+            "runner = \"kfp\", else the one template in build/pipelines/).",
         ),
     ] = None,
 ) -> None:

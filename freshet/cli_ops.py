@@ -176,7 +176,7 @@ def report_command(
     root: RootOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="HTML file to write [default: <root>/runs/<id>/report.html]."),
+        typer.Option("--out", help="HTML file to write (default: <root>/runs/<id>/report.html)."),
     ] = None,
 ) -> None:
     """Write the run's self-contained HTML report and print its path."""

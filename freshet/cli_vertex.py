@@ -27,7 +27,7 @@ PipelineArgument = Annotated[
 ]
 RunnerOption = Annotated[
     str | None,
-    typer.Option("--runner", help="vertex or kfp [default: the configured runner, else vertex]."),
+    typer.Option("--runner", help="vertex or kfp (default: the configured runner, else vertex)."),
 ]
 ScheduleRef = Annotated[str, typer.Argument(help="Schedule id or display name.")]
 schedule_app = typer.Typer(
@@ -105,7 +105,7 @@ def submit_command(
 def publish_command(
     pipelines: Annotated[
         list[str] | None,
-        typer.Argument(help="Pipeline names or compiled YAML files [default: every pipeline]."),
+        typer.Argument(help="Pipeline names or compiled YAML files (default: every pipeline)."),
     ] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Extra tag (e.g. v1.2.0), repeatable.")
@@ -158,7 +158,7 @@ def schedule_create(
     cron: Annotated[str, typer.Option("--cron", help="Unix cron, e.g. '0 3 * * *'.")] = "",
     time_zone: Annotated[str, typer.Option("--time-zone", help="IANA time zone.")] = "UTC",
     name: Annotated[
-        str | None, typer.Option("--name", help="Display name [default: PIPELINE-schedule].")
+        str | None, typer.Option("--name", help="Display name (default: PIPELINE-schedule).")
     ] = None,
     param: ParamOption = None,
     data: DataOption = None,

@@ -13,7 +13,7 @@ from rich.table import Table
 def lint_command(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Compiled pipeline YAML files [default: compile all, lint those]."),
+        typer.Argument(help="Compiled pipeline YAML files (default: compile all, lint those)."),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Also require images pinned by digest.")
@@ -21,7 +21,7 @@ def lint_command(
     target: Annotated[
         str | None,
         typer.Option(
-            "--target", help="vertex or kfp rules [default: kfp for files under kfp/, else vertex]."
+            "--target", help="vertex or kfp rules (default: kfp for files under kfp/, else vertex)."
         ),
     ] = None,
 ) -> None:

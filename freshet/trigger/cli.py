@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from freshet.trigger.handler import TriggerHandler
 
 RootOption = Annotated[
-    Path | None, typer.Option("--root", help="Local root for runs [default: ./.freshet].")
+    Path | None, typer.Option("--root", help="Local root for runs (default: ./.freshet).")
 ]
 RecordOption = Annotated[
     Path | None,
@@ -62,7 +62,7 @@ def serve(
 def pull(
     subscription: Annotated[
         str | None,
-        typer.Option("--subscription", help="projects/P/subscriptions/S [trigger.subscription]."),
+        typer.Option("--subscription", help="projects/P/subscriptions/S (trigger.subscription)."),
     ] = None,
     max_messages: Annotated[
         int | None, typer.Option("--max-messages", min=1, help="Messages in flight at once.")
@@ -96,7 +96,7 @@ def pull(
 def watch(
     directory: Annotated[Path, typer.Argument(help="Local data directory to watch.")],
     pipeline: Annotated[
-        str | None, typer.Option("--pipeline", help="Pipeline to run [trigger.default_pipeline].")
+        str | None, typer.Option("--pipeline", help="Pipeline to run (trigger.default_pipeline).")
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE, repeatable.")
@@ -121,11 +121,11 @@ def watch(
 
 def setup(
     topic: Annotated[
-        str | None, typer.Option("--topic", help="projects/P/topics/T [trigger.topic].")
+        str | None, typer.Option("--topic", help="projects/P/topics/T (trigger.topic).")
     ] = None,
     subscription: Annotated[
         str | None,
-        typer.Option("--subscription", help="projects/P/subscriptions/S [trigger.subscription]."),
+        typer.Option("--subscription", help="projects/P/subscriptions/S (trigger.subscription)."),
     ] = None,
     dead_letter_topic: Annotated[
         str | None, typer.Option("--dead-letter-topic", help="[<topic>-dead]")
