@@ -69,7 +69,7 @@ def compile_command(
         typer.Option(
             "--target",
             help="vertex or kfp: writes build/pipelines/<target>/ (default: kfp when "
-            "runner = \"kfp\", else the one template in build/pipelines/).",
+            'runner = "kfp", else the one template in build/pipelines/).',
         ),
     ] = None,
 ) -> None:

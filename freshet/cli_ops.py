@@ -66,9 +66,7 @@ RemoteOption = Annotated[
     bool,
     typer.Option("--remote", help="On the configured remote runner (vertex or kfp), not local."),
 ]
-RunnerOption = Annotated[
-    str | None, typer.Option("--runner", help="With --remote: vertex or kfp.")
-]
+RunnerOption = Annotated[str | None, typer.Option("--runner", help="With --remote: vertex or kfp.")]
 
 
 def runs_list(
