@@ -346,6 +346,9 @@ def with_exit_notification(steps: Any, notify_op: Any, limits: Any, name: str) -
                 pipeline=name,
                 run_id=params.get("run_id", ""),
                 report_url=params["report_url"],
+                # What a verify step on a Vertex AI endpoint left behind is removed here.
+                verify_target=params.get("verify_target", "process"),
+                registry_uri=params.get("registry_uri", ""),
             )
         ).after(task).ignore_upstream_failure().set_caching_options(False)
         return returns(**{field: task.outputs[field] for field in returns._fields})

@@ -7,6 +7,10 @@ failing step (when the engine names it) and the error. Posting never fails the s
 The webhook arrives as a secret reference (`sm://...` on Vertex AI, `k8s://...` on Kubeflow
 Pipelines), never as the URL: the step resolves it with the run's own identity, so the URL is
 in no parameter Vertex or Kubeflow store. A literal URL still works in a local run.
+
+A run that verified on a Vertex AI endpoint and did not succeed may have left that endpoint
+behind (a verify worker killed before its teardown ran): the exit task removes every endpoint
+labelled with the run, and a failed cleanup is one sentence, never a failed exit task.
 """
 
 from __future__ import annotations
@@ -106,3 +110,50 @@ def notify(
         webhook_url=webhook_url, webhook_timeout_s=timeout_s, webhook_deadline_s=deadline_s
     )
     return "posted" if post_alert(alert, ops) else "not delivered"
+
+
+ENDPOINT_TARGET = "vertex-endpoint"
+
+
+def cleanup_verification(
+    status: FinalStatus, verify_target: str, registry_uri: str, run_id: str
+) -> str:
+    """Removes the verification endpoints a run that did not succeed left; never raises.
+
+    Args:
+        status: The run's final status (a succeeded run tore its endpoint down itself).
+        verify_target: The run's `verify_target`; only `vertex-endpoint` makes endpoints.
+        registry_uri: The run's registry (`vertex://projects/P/locations/L...` names where).
+        run_id: The run whose `freshet-verify` label is searched for.
+
+    Returns:
+        One sentence saying what was removed, or why nothing was.
+    """
+    if verify_target != ENDPOINT_TARGET:
+        return f"no endpoint to clean up (verify_target {verify_target or 'process'})"
+    if status.state.upper() == "SUCCEEDED":
+        return "no endpoint to clean up (the run succeeded, so verify tore its endpoint down)"
+    if not run_id:
+        return "no endpoint cleaned up: the run has no run_id to find its endpoints by"
+    try:
+        from freshet.gcp.endpoints import cleanup
+        from freshet.registry.vertex import parse_uri
+
+        location, _ = parse_uri(registry_uri)
+        results = cleanup(location, run_id=run_id)
+    except Exception as exc:  # noqa: BLE001  (the exit task must not fail on cleanup)
+        return (
+            f"could not clean up the verification endpoints of run {run_id} "
+            f"({type(exc).__name__}: {exc}); 'freshet verify cleanup --run {run_id}' removes them"
+        )
+    failed = [r for r in results if not r.deleted]
+    if failed:
+        reasons = "; ".join(f"{r.endpoint}: {r.error}" for r in failed)
+        return (
+            f"could not delete {len(failed)} of {len(results)} verification endpoint(s) of run "
+            f"{run_id} ({reasons}); 'freshet verify cleanup --run {run_id}' removes them"
+        )
+    if not results:
+        return f"no verification endpoint of run {run_id} was left"
+    names = ", ".join(r.endpoint for r in results)
+    return f"deleted {len(results)} verification endpoint(s) of run {run_id}: {names}"
