@@ -45,6 +45,7 @@ SHIP_PARAMETERS: list[tuple[str, type, Any]] = [
     ("golden_tolerance", float, 0.0001),
     ("verify_target", str, "process"),
     ("verify_machine_type", str, "n1-standard-2"),
+    ("template_version", str, ""),  # a system input: the runner fills it
 ]
 DATA_PARAMETERS: list[tuple[str, type, Any]] = [
     ("data_uri", str, "sample://digits"),
@@ -209,6 +210,7 @@ class Steps:
                     run_id=params["run_id"],
                     serving_image=packaged.outputs["Output"],
                     git_commit=params["git_commit"],
+                    template_version=params["template_version"],
                 )
             ).after(verified).set_caching_options(False)
         return Shipped(evaluated=evaluated, gated=gated)

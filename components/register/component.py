@@ -15,6 +15,7 @@ def register(
     run_id: str,
     serving_image: str = "",
     git_commit: str = "",
+    template_version: str = "",
 ) -> int:
     """Registers the model and moves the champion alias; returns the version number."""
     from freshet.components.evaluate.core import Evaluation
@@ -33,6 +34,7 @@ def register(
             run_id,
             serving_image=serving_image,
             git_commit=git_commit,
+            template_version=template_version,
         )
     except FreshetError as exc:
         raise SystemExit(f"register: {exc}") from None

@@ -19,6 +19,7 @@ def register(
     run_id: str,
     serving_image: str = "",
     git_commit: str = "",
+    template_version: str = "",
 ) -> ModelVersion:
     """Registers a model version and moves the `champion` alias to it.
 
@@ -32,6 +33,7 @@ def register(
         serving_image: The image a Vertex AI Model Registry version is served with (only
             needed there, and only when verification did not upload the version already).
         git_commit: The commit the run was built from (a label in Vertex AI).
+        template_version: The compiled template's version (a label in Vertex AI).
 
     Returns:
         The champion version.
@@ -46,7 +48,9 @@ def register(
     registry = open_registry(registry_uri)
     if isinstance(registry, VertexRegistry):
         image = "" if serving_image == BUNDLE_ONLY else serving_image  # the package step's
-        registry.options = UploadOptions(serving_image=image, git_commit=git_commit)
+        registry.options = UploadOptions(
+            serving_image=image, git_commit=git_commit, template_version=template_version
+        )
     return registry.register(
         model_name,
         model_dir,

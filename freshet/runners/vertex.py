@@ -118,6 +118,7 @@ class VertexRunner:
         # share no disk): the champion the gate compares against, and the checkpoint a
         # retried or preempted train attempt resumes from.
         root = str(self.settings.gcp.pipeline_root).rstrip("/")
+        from freshet.compile import template_version
         from freshet.gcp.vertex_clients import default_registry_uri
 
         parameters = params_module.with_system_inputs(
@@ -127,6 +128,8 @@ class VertexRunner:
                 "run_id": run_id,
                 "registry_uri": default_registry_uri(self.settings.gcp),
                 "checkpoint_root": f"{root}/checkpoints",
+                # A label of the model version the run registers (Vertex AI Model Registry).
+                "template_version": template_version(template),
             },
         )
         values = params_module.with_defaults(spec, parameters)

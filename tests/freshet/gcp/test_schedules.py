@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from freshet.compile import template_version
 from freshet.config import load_settings
 from freshet.errors import BadInput
 from freshet.gcp.schedules import (
@@ -61,6 +62,7 @@ def test_create_sends_cron_zone_limits_and_the_pipeline_job(vertex: VertexServic
         "epochs": 5,
         "registry_uri": "gs://freshet-fake-root/runs/registry",
         "checkpoint_root": "gs://freshet-fake-root/runs/checkpoints",
+        "template_version": template_version(vertex.template),  # fixed with the template
     }
     assert job.service_account == SERVICE_ACCOUNT
     assert job.labels["freshet-reason"] == "schedule"

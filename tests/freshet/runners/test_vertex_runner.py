@@ -58,7 +58,9 @@ def test_submit_sends_the_compiled_yaml_with_configured_fields(vertex: VertexSer
         "run_id",
         "registry_uri",
         "checkpoint_root",
+        "template_version",  # a label of the registered version
     }
+    assert values["template_version"].startswith("sha256-")
     assert job.runtime_config.gcs_output_directory == "gs://freshet-fake-root/runs"
     assert job.service_account == SERVICE_ACCOUNT
     assert job.network == NETWORK
