@@ -198,6 +198,9 @@ class Steps:
                     model_name=params["model_name"],
                     serving_image=packaged.outputs["Output"],
                     verify_machine_type=params["verify_machine_type"],
+                    data_version=data_version,
+                    git_commit=params["git_commit"],
+                    template_version=params["template_version"],
                 )
             ).set_caching_options(False)
             self.limits(

@@ -21,6 +21,9 @@ def verify(
     model_name: str = "",
     serving_image: str = "",
     verify_machine_type: str = "n1-standard-2",
+    data_version: str = "",
+    git_commit: str = "",
+    template_version: str = "",
 ) -> str:
     """Serves the bundle, checks its answers, tears it down; fails the step on any failed check.
 
@@ -28,7 +31,9 @@ def verify(
     bundle path appended) replaces the default: `freshet serve --host 127.0.0.1` with only the
     bundle's requirements importable. `vertex-endpoint` uploads the candidate to the Vertex AI
     Model Registry (`registry_uri`, `model_name`) with `serving_image` and checks it on a
-    temporary endpoint (`verify_machine_type`), always deleted. Returns "passed".
+    temporary endpoint (`verify_machine_type`), always deleted; that version carries
+    `data_version`, `git_commit` and `template_version` (it is the one register promotes).
+    Returns "passed".
     """
     import json
     import shlex
@@ -56,7 +61,15 @@ def verify(
             )
 
             init_vertex(registry_uri)
-            target = EndpointTarget(registry_uri, model_name, serving_image, verify_machine_type)
+            target = EndpointTarget(
+                registry_uri,
+                model_name,
+                serving_image,
+                verify_machine_type,
+                data_version=data_version,
+                git_commit=git_commit,
+                template_version=template_version,
+            )
             result = verify_on_endpoint(bundle.path, target, config, run_id=run_id)
         else:
             result = run(bundle.path, config, run_id=run_id)

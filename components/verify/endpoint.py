@@ -55,6 +55,11 @@ class EndpointTarget:
     serving_image: str
     machine_type: str = DEFAULT_MACHINE_TYPE
     command: tuple[str, ...] = ()  # the container's command; empty: the image's entry point
+    # The version verify uploads becomes the champion (register only moves the aliases), so it
+    # carries the record register would give it.
+    data_version: str = ""
+    git_commit: str = ""
+    template_version: str = ""
 
 
 def candidate_alias(run_id: str) -> str:
@@ -196,6 +201,8 @@ def verify_on_endpoint(
         health_route=config.health_route,
         predict_route=config.predict_route,
         command=target.command,
+        git_commit=target.git_commit,
+        template_version=target.template_version,
     )
     registry = VertexRegistry(target.registry_uri, options=options)
     alias = candidate_alias(run_id)
@@ -204,7 +211,13 @@ def verify_on_endpoint(
     endpoint_name = ""
     teardown = "nothing was created"
     with sigterm_cancels():
-        version = registry.register(target.model_name, path, run_id=run_id, aliases=(alias,))
+        version = registry.register(
+            target.model_name,
+            path,
+            data_version=target.data_version,
+            run_id=run_id,
+            aliases=(alias,),
+        )
         model = registry.sdk_model(target.model_name, version.version)
         try:
             with temporary_endpoint(run_id, registry.location) as endpoint:

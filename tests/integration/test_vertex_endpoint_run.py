@@ -91,9 +91,10 @@ def test_a_vertex_run_verifies_on_an_endpoint_then_registers_and_a_broken_one_ch
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
+    from freshet.compile import template_version
     from freshet.components.evaluate.core import score
     from freshet.registry import open_registry
-    from freshet.registry.vertex import VertexRegistry
+    from freshet.registry.vertex import VertexRegistry, label_value
 
     fake = vertex_serving.vertex
     monkeypatch.setenv("FRESHET_GCP__MODEL_REGISTRY", "true")
@@ -105,7 +106,11 @@ def test_a_vertex_run_verifies_on_an_endpoint_then_registers_and_a_broken_one_ch
     vertex_api_override(monkeypatch, tmp_path / "site", fake.endpoint, sys.executable)
 
     # verify: upload as candidate, labelled endpoint, deploy, probe, undeploy, delete.
-    given = {"bundle": dsl.Model(uri=str(bundle)), "serving_image": IMAGE}
+    given = {
+        "bundle": dsl.Model(uri=str(bundle)),
+        "serving_image": IMAGE,
+        "data_version": "digits-v1",
+    }
     verified = run_step(vertex_serving, spec, job, "verify", given, tmp_path / "good")
     assert verified.returncode == 0, verified.output
     assert verified.executor_output()["parameterValues"]["Output"] == "passed"
@@ -134,11 +139,16 @@ def test_a_vertex_run_verifies_on_an_endpoint_then_registers_and_a_broken_one_ch
     assert imported["accuracy"] == pytest.approx(evaluation.scalars()["accuracy"])
     champion = open_registry(registry).champion("digits")
     assert champion is not None and champion.version == 1 and champion.run_id == "training-good"
+    # The champion is the version verify uploaded: it carries register's record too.
+    labels = dict(vertex_serving.vertex.models.versions(MODEL)[0].labels)
+    assert labels["data-version"] == "digits-v1" and labels["run-id"] == "training-good"
+    assert labels["template-version"] == label_value(template_version(vertex_serving.template))
+    assert labels["template-version"] != ""
 
     # A broken bundle (wrong answers): verify fails, champion stays, no endpoint is left.
     spec, job = submit(vertex_serving, "training-broken")
     broken = without_preprocessing(bundle, tmp_path / "broken-bundle")
-    given = {"bundle": dsl.Model(uri=str(broken)), "serving_image": IMAGE}
+    given = {"bundle": dsl.Model(uri=str(broken)), "serving_image": IMAGE, "data_version": "v2"}
     failed = run_step(vertex_serving, spec, job, "verify", given, tmp_path / "broken")
     assert failed.returncode != 0
     assert "the serving artifact failed verification" in failed.output
