@@ -217,20 +217,43 @@ def forking_tasks(importable: Sequence[str] = IMPORTABLE) -> Iterator[ForkServer
 # ---- the server process -------------------------------------------------------------------
 
 
-def imports_of(source: str, importable: Sequence[str]) -> list[str]:
-    """The modules a task's source imports (anywhere in it) whose package is importable."""
+def imports_of(source: str, importable: Sequence[str], function: str | None = None) -> list[str]:
+    """The modules a task's source imports whose package is importable.
+
+    With `function`, only the module level and that function count: kfp puts the whole
+    component file in every task's source, and a step must not import its neighbours' needs.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
+    roots: list[ast.AST] = [tree]
+    if function is not None:
+        chosen = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            or (isinstance(node, ast.FunctionDef) and node.name == function)
+        ]
+        if any(isinstance(node, ast.FunctionDef) for node in chosen):
+            roots = list(chosen)
     names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.append(node.module)
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
     allowed = set(importable)
     return [n for n in dict.fromkeys(names) if n.split(".")[0] in allowed]
+
+
+def _function_of(args: Sequence[str]) -> str | None:
+    """The `--function_to_execute` value of a task's executor arguments."""
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "--function_to_execute":
+            return value
+    return None
 
 
 def _preload(modules: Sequence[str]) -> None:
@@ -358,7 +381,8 @@ def serve(address: str, importable: Sequence[str], control: IO[str], ready: IO[s
                 except (OSError, ValueError, IndexError):
                     conn.close()
                     continue
-                _preload(imports_of(request["source"], importable))
+                function = _function_of(request["args"])
+                _preload(imports_of(request["source"], importable, function))
                 sys.stdout.flush()
                 pid = os.fork()
                 if pid == 0:

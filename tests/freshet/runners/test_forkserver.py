@@ -174,6 +174,9 @@ def test_imports_of_keeps_importable_packages_only() -> None:
     source += "    from mypkg.models import build\n    from . import sibling\n"
     assert imports_of(source, ("torch", "pandas")) == ["torch.nn", "pandas"]
     assert imports_of("def (", ("torch",)) == []
+    whole_file = "import numpy\ndef a():\n    import torch\ndef b():\n    import pandas\n"
+    assert imports_of(whole_file, ("numpy", "torch", "pandas"), "b") == ["numpy", "pandas"]
+    assert imports_of(whole_file, ("numpy", "torch", "pandas"), "c") == ["numpy", "torch", "pandas"]
 
 
 @pytest.fixture(scope="module")
