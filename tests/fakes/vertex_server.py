@@ -426,5 +426,5 @@ def _update_tasks(job: v1.PipelineJob) -> None:
         task_details=[
             v1.PipelineTaskDetail(task_id=i + 1, task_name=name, state=state)
             for i, (name, state) in enumerate(zip(tasks, states, strict=False))
-        ]
+        ],
     )
