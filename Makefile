@@ -39,6 +39,7 @@ lint: $(STAMP) ## ruff, mypy strict and the pipeline policy lint (cloudbuild: li
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/freshet lint
+	$(BIN)/freshet lint --target kfp
 
 typecheck: $(STAMP) ## mypy strict on freshet/ and components/
 	$(BIN)/mypy
