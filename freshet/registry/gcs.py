@@ -104,38 +104,12 @@ class GcsRegistry(Registry):
     @contextmanager
     def model_files(self, version: ModelVersion) -> Iterator[Path]:
         """The version's model files, downloaded into a temporary directory removed after."""
-        from google.api_core.exceptions import GoogleAPIError
-
-        where = urlparse(version.path)
-        if where.scheme != "gs" or not where.netloc:
-            raise RegistryError(
-                f"The record of '{version.model}' version {version.version} in '{self.uri}' "
-                f"points at '{version.path}', which is not in Cloud Storage."
-            )
-        bucket = self.client.bucket(where.netloc)
-        folder = where.path.strip("/")
-        scratch = Path(tempfile.mkdtemp(prefix="freshet-registry-"))
-        try:
-            local = scratch / f"{check_model_name(version.model)}-v{version.version}"
-            local.mkdir()
-            try:
-                stored = {b.name for b in bucket.list_blobs(prefix=folder + "/")}
-                for name in MODEL_FILES:
-                    if f"{folder}/{name}" in stored:
-                        bucket.blob(f"{folder}/{name}").download_to_filename(str(local / name))
-            except GoogleAPIError as exc:
-                raise RegistryError(
-                    f"Cannot read the files of '{version.model}' version {version.version} "
-                    f"from '{version.path}': {exc}"
-                ) from None
-            if not stored:
-                raise RegistryError(
-                    f"The files of '{version.model}' version {version.version} are missing "
-                    f"from '{version.path}'."
-                )
+        elsewhere = (
+            f"The record of '{version.model}' version {version.version} in '{self.uri}' "
+            f"points at '{version.path}', which is not in Cloud Storage."
+        )
+        with downloaded_model_files(self.client, version, elsewhere) as local:
             yield local
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
 
     @contextmanager
     def _writing(self, model: str) -> Iterator[None]:
@@ -181,3 +155,49 @@ class GcsRegistry(Registry):
         self.bucket.blob(self._name(model, "aliases", f"{alias}.json")).upload_from_string(
             json.dumps({"version": version}), content_type="application/json"
         )
+
+
+@contextmanager
+def downloaded_model_files(client: Any, version: ModelVersion, elsewhere: str) -> Iterator[Path]:
+    """The model files in the Cloud Storage folder `version.path`, in a temporary directory.
+
+    Args:
+        client: A `google.cloud.storage.Client`.
+        version: The version whose files are read.
+        elsewhere: The sentence for a `version.path` that is not a gs:// folder.
+
+    Yields:
+        The directory, removed when the block ends.
+
+    Raises:
+        RegistryError: The path is not in Cloud Storage, or its files cannot be read or are gone.
+    """
+    from google.api_core.exceptions import GoogleAPIError
+
+    where = urlparse(version.path)
+    if where.scheme != "gs" or not where.netloc:
+        raise RegistryError(elsewhere)
+    folder = where.path.strip("/")
+    scratch = Path(tempfile.mkdtemp(prefix="freshet-registry-"))
+    try:
+        local = scratch / f"{check_model_name(version.model)}-v{version.version}"
+        local.mkdir()
+        try:
+            bucket = client.bucket(where.netloc)
+            stored = {b.name for b in bucket.list_blobs(prefix=folder + "/")}
+            for name in MODEL_FILES:
+                if f"{folder}/{name}" in stored:
+                    bucket.blob(f"{folder}/{name}").download_to_filename(str(local / name))
+        except GoogleAPIError as exc:
+            raise RegistryError(
+                f"Cannot read the files of '{version.model}' version {version.version} "
+                f"from '{version.path}': {exc}"
+            ) from None
+        if not stored:
+            raise RegistryError(
+                f"The files of '{version.model}' version {version.version} are missing "
+                f"from '{version.path}'."
+            )
+        yield local
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

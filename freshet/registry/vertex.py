@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from freshet.gcp.vertex_clients import (
     gapic_client,
     parse_location,
 )
-from freshet.registry.base import MODEL_FILES, Describe, ModelVersion, Registry, check_model_name
+from freshet.registry.base import Describe, ModelVersion, Registry, check_model_name
 
 DIGEST_LABEL = "freshet-digest"
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
@@ -256,38 +254,14 @@ class VertexRegistry(Registry):
     @contextmanager
     def model_files(self, version: ModelVersion) -> Iterator[Path]:
         """The version's model files from its `artifact_uri`, in a temporary directory."""
-        from google.api_core.exceptions import GoogleAPIError
+        from freshet.registry.gcs import downloaded_model_files
 
-        where = urlparse(version.path)
-        if where.scheme != "gs" or not where.netloc:
-            raise RegistryError(
-                f"The artifact_uri of '{version.model}' version {version.version} is "
-                f"'{version.path}', which is not in Cloud Storage."
-            )
-        scratch = Path(tempfile.mkdtemp(prefix="freshet-registry-"))
-        try:
-            local = scratch / f"{check_model_name(version.model)}-v{version.version}"
-            local.mkdir()
-            folder = where.path.strip("/")
-            try:
-                bucket = self.storage().bucket(where.netloc)
-                stored = {b.name for b in bucket.list_blobs(prefix=folder + "/")}
-                for name in MODEL_FILES:
-                    if f"{folder}/{name}" in stored:
-                        bucket.blob(f"{folder}/{name}").download_to_filename(str(local / name))
-            except GoogleAPIError as exc:
-                raise RegistryError(
-                    f"Cannot read the files of '{version.model}' version {version.version} "
-                    f"from '{version.path}': {exc}"
-                ) from None
-            if not stored:
-                raise RegistryError(
-                    f"The files of '{version.model}' version {version.version} are missing "
-                    f"from '{version.path}'."
-                )
+        elsewhere = (
+            f"The artifact_uri of '{version.model}' version {version.version} is "
+            f"'{version.path}', which is not in Cloud Storage."
+        )
+        with downloaded_model_files(self.storage(), version, elsewhere) as local:
             yield local
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
 
     # Writing ------------------------------------------------------------------------------
 
