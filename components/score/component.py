@@ -108,6 +108,9 @@ def write(
         for key in ("data_version", "model_version", "task", "rows_in", "rows_scored")
     }
     manifest["rows_rejected"] = predictions.metadata.get("rows_rejected")
+    for key in ("rows_in", "rows_scored", "rows_rejected"):
+        if isinstance(manifest[key], float):  # artifact metadata stores every number as a float
+            manifest[key] = int(manifest[key])
     try:
         uri = expand_output(output_uri, run_id, data_version, label)
         files = publish(predictions.path, uri, run_id, manifest, overwrite)

@@ -62,7 +62,8 @@ def test_the_champion_scores_every_row(first: dict[str, Any], workdir: Path) -> 
     assert set(out["model_version"]) == {"model@1"}
     assert set(out["data_version"]) == {first["data_version"]}
     manifest = json.loads((workdir / "out1" / "_SUCCESS").read_text())
-    assert manifest["run_id"] == first["run_id"] and manifest["rows_scored"] == 1797
+    assert manifest["run_id"] == first["run_id"]
+    assert manifest["rows_scored"] == 1797 and isinstance(manifest["rows_scored"], int)
     report = Path(first["artifacts"]["report"]).read_text()
     assert "Prediction distribution" in report and "rows_per_s" in report
     assert "Against the champion" not in report  # no gate in this pipeline
