@@ -30,11 +30,12 @@ class InputFile:
 
     name: str
     open: Callable[[], Any]  # a binary file object (a file, a Cloud Storage reader)
+    parquet: bool | None = None  # None: told by the name's suffix
 
     @property
     def is_parquet(self) -> bool:
         """Whether the file is Parquet (else CSV)."""
-        return self.name.endswith(".parquet")
+        return self.name.endswith(".parquet") if self.parquet is None else self.parquet
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _sample_file(uri: str) -> list[InputFile]:
         buffer.seek(0)
         return buffer
 
-    return [InputFile(name=f"{uri}#.parquet", open=opened)]
+    return [InputFile(name=uri, open=opened, parquet=True)]
 
 
 def list_inputs(uri: str, client: Any = None) -> list[InputFile]:
