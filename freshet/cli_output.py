@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from freshet.logs import say
 from freshet.summary import metric_order
 
 KEY_METRICS = 6  # metrics printed after a run: the gate's first, then in output order
@@ -19,6 +20,23 @@ def _number(value: float) -> str:
     if value.is_integer() and 10 <= abs(value) < 1e15:
         return str(int(value))
     return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.4g}"
+
+
+def print_outcome(summary: dict[str, Any], console: Console | None = None) -> None:
+    """Prints a run's key metrics (the gate's first), then any note on why some are missing.
+
+    What `submit --wait` prints after a remote run ends, and part of `print_summary`.
+    """
+    console = console or Console()
+    metrics = summary.get("metrics") or {}
+    names = metric_order(metrics, summary.get("gate") or {})
+    shown = ", ".join(f"{k}={_number(float(metrics[k]))}" for k in names[:KEY_METRICS])
+    if len(names) > KEY_METRICS:
+        shown += f" (+{len(names) - KEY_METRICS} more in the summary)"
+    if shown:
+        console.print(f"metrics: {shown}", highlight=False)
+    for note in summary.get("notes") or []:
+        say(str(note), prefix="note: ", event="note")
 
 
 def print_summary(
@@ -38,14 +56,8 @@ def print_summary(
             "yes" if step["cached"] else "no",
         )
     console.print(table)
-    metrics = summary.get("metrics") or {}
+    print_outcome(summary, console)
     gate = summary.get("gate") or {}
-    names = metric_order(metrics, gate)
-    shown = ", ".join(f"{k}={_number(float(metrics[k]))}" for k in names[:KEY_METRICS])
-    if len(names) > KEY_METRICS:
-        shown += f" (+{len(names) - KEY_METRICS} more in the summary)"
-    if shown:
-        console.print(f"metrics: {shown}", highlight=False)
     if summary.get("decision"):
         reasons = "; ".join(str(r).rstrip(".") for r in gate.get("reasons", []))
         console.print(f"gate: [bold]{escape(str(summary['decision']))}[/] ({escape(reasons)})")

@@ -94,8 +94,12 @@ def submit_command(
         typer.echo(f"Submitted run {result.run_id}: {url}")
     if not wait:
         return
-    view = open_remote(settings, engine).follow(result.run_id, console)
+    from freshet.cli_output import print_outcome
+
+    remote = open_remote(settings, engine)
+    view = remote.follow(result.run_id, console)
     typer.echo(f"Run {result.run_id} {view.state}: {url}")
+    print_outcome(remote.outcome(result.run_id))
     if view.state != "SUCCEEDED":
         if view.error:
             say(view.error, level=logging.ERROR, prefix="error: ", event="error")

@@ -48,6 +48,10 @@ class VertexRuns:
         job = client.get_pipeline_job(name=name)
         return str(JobView.of(job).state)
 
+    def outcome(self, run_id: str) -> dict[str, Any]:
+        """See `RemoteRuns.outcome`: none yet (Vertex shows a run's metrics in its console)."""
+        return {}
+
     def url(self, run_id: str) -> str:
         """See `RemoteRuns.url`."""
         return self.session.console_url(run_id)

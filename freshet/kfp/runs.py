@@ -33,9 +33,16 @@ def state_of(run: Any) -> str:
     return _STATE.get(state, state)
 
 
+def leaf_details(run: Any) -> list[Any]:
+    """A `V2beta1Run`'s task details that are steps: not a DAG (sub-pipeline, condition)."""
+    details = (run.run_details.task_details if run.run_details else None) or []
+    parents = {t.parent_task_id for t in details if t.parent_task_id}
+    return [t for t in details if t.task_id not in parents]
+
+
 def view_of(run: Any) -> JobView:
     """One `V2beta1Run` as the follow loop's view."""
-    details = (run.run_details.task_details if run.run_details else None) or []
+    details = leaf_details(run)
     tasks = {str(t.display_name): _STATE.get(str(t.state), str(t.state)) for t in details}
     error = run.error.message if run.error and run.error.message else ""
     return JobView(state=state_of(run), tasks=tasks, error=error)
@@ -89,6 +96,12 @@ class KfpRuns:
         self.session.call(f"cancel run '{run_id}'", self.session.client.terminate_run, str(kfp_id))
         return state_of(self.get(run_id))
 
+    def outcome(self, run_id: str) -> dict[str, Any]:
+        """What an ended run produced: its metrics, or a note saying why they are not shown."""
+        from freshet.kfp.artifacts import run_outcome
+
+        return run_outcome(self.session, self.get(run_id))
+
     def url(self, run_id: str) -> str:
         """The UI link of a run."""
         return self.session.run_url(self.kfp_id(run_id))
@@ -125,7 +138,7 @@ class KfpRuns:
         state = state_of(run)
         started = _time(run.created_at) or datetime.now(UTC)
         finished = _time(run.finished_at) or started
-        details = (run.run_details.task_details if run.run_details else None) or []
+        details = leaf_details(run)
         failed = next((str(t.display_name) for t in details if t.state == "FAILED"), None)
         return RunRow(
             run_id=str(run.display_name if meta else run.run_id),
@@ -144,10 +157,11 @@ class KfpRuns:
     def show(self, run_id: str) -> dict[str, Any]:
         """One run in the shape of a local run's summary."""
         run = self.get(run_id)
+        from freshet.kfp.artifacts import run_outcome
+
         row = self.row_of(run)
-        details = (run.run_details.task_details if run.run_details else None) or []
         steps = []
-        for task in details:
+        for task in leaf_details(run):
             began, ended = _time(task.start_time), _time(task.end_time)
             steps.append(
                 {
@@ -172,6 +186,7 @@ class KfpRuns:
             "error": row.error,
             "failed_step": row.failed_step,
             "console_url": self.session.run_url(str(run.run_id)),
+            **run_outcome(self.session, run),  # metrics, or a note on why there are none
         }
 
 

@@ -33,6 +33,9 @@ class RemoteRuns(Protocol):
     def cancel(self, run_id: str) -> str:
         """Asks the engine to cancel the run; its state after the request."""
 
+    def outcome(self, run_id: str) -> dict[str, Any]:
+        """What an ended run produced, as summary keys: `metrics`, and `notes` on them."""
+
     def url(self, run_id: str) -> str:
         """Where a person follows the run."""
 

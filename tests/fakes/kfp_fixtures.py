@@ -32,15 +32,16 @@ def kfp_fake() -> Iterator[tuple[str, FakeKfp]]:
 
 @pytest.fixture(scope="session")
 def kfp_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Small compiled pipelines: plain (succeeds), failing, sleepy (a minute)."""
+    """Small compiled pipelines: plain (succeeds), failing, sleepy (a minute), scored."""
     from tests.freshet import tiny_pipelines as tiny
-    from tests.freshet.kfp.kfp_pipelines import sleepy
+    from tests.freshet.kfp.kfp_pipelines import scored, sleepy
 
     out = tmp_path_factory.mktemp("kfp-templates")
     return {
         "plain": tiny.compile_to(tiny.plain(), out / "plain.yaml"),
         "failing": tiny.compile_to(tiny.failing(), out / "failing.yaml"),
         "sleepy": tiny.compile_to(sleepy(), out / "sleepy.yaml"),
+        "scored": tiny.compile_to(scored(), out / "scored.yaml"),
     }
 
 

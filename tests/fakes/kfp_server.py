@@ -9,6 +9,16 @@ pipeline version's) is executed with kfp.local in a subprocess of this interpret
 (`kfp_execute.py`), moving the run PENDING -> RUNNING -> SUCCEEDED/FAILED; terminate kills it
 and the run ends CANCELED. With `execute=False` runs succeed without executing (cheap runs for
 tests that count runs, not what they do).
+
+A run's task details list every task kfp.local executed, nested ones (inside a sub-DAG or a
+condition) with their `parent_task_id`, and each task's output artifacts as `outputs: {name:
+{artifact_ids: [ID]}}`. `GET /apis/v2beta1/artifacts/ID` serves them as the `ArtifactService`
+of Kubeflow's Data Science Pipelines backend does (`view=DOWNLOAD` adds a `download_url`,
+signed and short-lived, that this server answers without the bearer token, refusing a bad or
+expired signature with 403 and a request carrying credentials with 400, as S3 does; see
+`kfp_artifacts.py`). With
+`artifact_api=False` that path answers 404 as upstream KFP 2.x does; with
+`signed_urls=False` the artifact has its `uri` but no `download_url`.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+from tests.fakes.kfp_artifacts import DOWNLOAD_PATH, Artifacts
 
 PREFIX = "/apis/v2beta1"
 EXECUTOR = Path(__file__).with_name("kfp_execute.py")
@@ -65,9 +77,18 @@ class _Run:
 class FakeKfp:
     """The server's state: experiments, pipelines and versions, runs, recurring runs."""
 
-    def __init__(self, token: str | None = "fake-token", execute: bool = True) -> None:
+    def __init__(
+        self,
+        token: str | None = "fake-token",
+        execute: bool = True,
+        artifact_api: bool = True,
+        signed_urls: bool = True,
+    ) -> None:
         self.token = token
         self.execute = execute
+        self.artifact_api = artifact_api
+        self.artifacts = Artifacts()
+        self.artifacts.signed_urls = signed_urls
         self.multi_user = False
         self.refuse_runs = 0  # the next N run creations answer 503
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
@@ -249,30 +270,95 @@ class FakeKfp:
 
     def _finish(self, record: _Run, result: dict[str, Any], tasks: list[str]) -> None:
         state = "CANCELED" if record.cancelled else result["state"]
-        failed = result.get("failed_task")
-        details = []
-        for name in tasks:
-            task_state = state
-            if state == "FAILED":
-                task_state = "FAILED" if name == failed else "SUCCEEDED"
-                if failed is None:
-                    task_state = "FAILED"
-            details.append(
-                {
-                    "run_id": record.body["run_id"],
-                    "task_id": str(uuid.uuid4()),
-                    "display_name": name,
-                    "create_time": record.body["created_at"],
-                    "start_time": record.body.get("scheduled_at") or record.body["created_at"],
-                    "end_time": _now(),
-                    "state": task_state,
-                }
-            )
+        executed = result.get("tasks")
+        if executed and not record.cancelled:
+            details = self._executed_details(record, executed)
+        else:
+            details = self._root_details(record, state, result.get("failed_task"), tasks)
         record.body["run_details"] = {"task_details": details}
         if state == "FAILED":
             record.body["error"] = {"code": 2, "message": result.get("error") or "failed"}
         self._set_state(record, state)
         record.done.set()
+
+    def _detail(self, record: _Run, name: str, state: str) -> dict[str, Any]:
+        return {
+            "run_id": record.body["run_id"],
+            "task_id": str(uuid.uuid4()),
+            "display_name": name,
+            "create_time": record.body["created_at"],
+            "start_time": record.body.get("scheduled_at") or record.body["created_at"],
+            "end_time": _now(),
+            "state": state,
+        }
+
+    def _root_details(
+        self, record: _Run, state: str, failed: str | None, tasks: list[str]
+    ) -> list[dict[str, Any]]:
+        """Every root task in the run's state (a run not executed, or cut short)."""
+        details = []
+        for name in tasks:
+            task_state = state
+            if state == "FAILED":
+                task_state = "FAILED" if name == failed or failed is None else "SUCCEEDED"
+            details.append(self._detail(record, name, task_state))
+        return details
+
+    def _executed_details(self, record: _Run, executed: dict[str, Any]) -> list[dict[str, Any]]:
+        """The tasks kfp.local ran, nested ones under their DAG task, with output artifacts."""
+        components = record.spec.get("components", {})
+        details: list[dict[str, Any]] = []
+
+        def walk(dag: dict[str, Any], parent: str | None) -> str | None:
+            worst: str | None = None  # FAILED beats SUCCEEDED; None: nothing ran
+            for name, task in dag.get("tasks", {}).items():
+                component = task.get("componentRef", {}).get("name", "")
+                spec = components.get(component, {})
+                detail = self._detail(record, name, "")
+                if parent:
+                    detail["parent_task_id"] = parent
+                if "dag" in spec:
+                    state = walk(spec["dag"], detail["task_id"])
+                else:
+                    ran = executed.get(component)
+                    state = None
+                    if ran is not None:
+                        state = "SUCCEEDED" if ran["status"] == "SUCCESS" else "FAILED"
+                        detail["outputs"] = self._outputs(record, name, spec, ran["artifacts"])
+                if state is None:
+                    continue  # never ran (a condition that was false, a task after a failure)
+                detail["state"] = state
+                details.append(detail)
+                worst = "FAILED" if "FAILED" in (worst, state) else "SUCCEEDED"
+            return worst
+
+        walk(record.spec.get("root", {}).get("dag", {}), None)
+        return details
+
+    def _outputs(
+        self, record: _Run, task: str, spec: dict[str, Any], files: dict[str, str]
+    ) -> dict[str, Any]:
+        """Registers a task's artifact files; its `outputs` as the API lists them."""
+        declared = spec.get("outputDefinitions", {}).get("artifacts", {})
+        root = (record.body.get("runtime_config") or {}).get("pipeline_root") or str(
+            self._work / record.body["run_id"] / "artifacts"
+        )
+        pipeline = record.spec.get("pipelineInfo", {}).get("name", "pipeline")
+        experiment = self.experiments.get(record.body.get("experiment_id") or "", {})
+        outputs: dict[str, Any] = {}
+        for name, path in files.items():
+            where = f"{pipeline}/{record.body['run_id']}/{task}/{name}"
+            artifact_id = self.artifacts.add(
+                Path(path),
+                f"{root.rstrip('/')}/{where}",
+                where,
+                namespace=experiment.get("namespace") or "",
+                artifact_type=declared.get(name, {})
+                .get("artifactType", {})
+                .get("schemaTitle", "system.Artifact"),
+            )
+            outputs[name] = {"artifact_ids": [artifact_id]}
+        return outputs
 
     # -- recurring runs -----------------------------------------------------------------
     def create_recurring(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -353,6 +439,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         fake.requests.append((method, url.path))
         try:
+            if url.path.startswith(DOWNLOAD_PATH) and method == "GET":
+                self._download(url.path.removeprefix(DOWNLOAD_PATH), parse_qs(url.query))
+                return
             expected = f"Bearer {fake.token}"
             if fake.token is not None and self.headers.get("Authorization") != expected:
                 raise ApiError(HTTPStatus.UNAUTHORIZED, 16, "Unauthenticated: bad token.")
@@ -367,6 +456,25 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _download(self, artifact_id: str, query: dict[str, list[str]]) -> None:
+        """A signed URL's answer: the bytes, or 400/403/404 as an object store says it."""
+        if self.headers.get("Authorization"):  # S3 refuses a second auth mechanism
+            raise ApiError(HTTPStatus.BAD_REQUEST, 3, "Only one auth mechanism allowed.")
+        try:
+            data = self.server.fake.artifacts.download(artifact_id, query)
+        except PermissionError as exc:
+            raise ApiError(HTTPStatus.FORBIDDEN, 7, str(exc)) from None
+        except LookupError as exc:
+            raise ApiError(HTTPStatus.NOT_FOUND, 5, str(exc)) from None
+        self._send_bytes(data)
+
+    def _send_bytes(self, data: bytes) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -439,6 +547,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return fake.get_run(run_id)
             if method == "POST" and action == "terminate":
                 return fake.terminate(run_id)
+        if parts[0] == "artifacts" and len(parts) == 2 and method == "GET" and fake.artifact_api:
+            try:
+                return fake.artifacts.get(parts[1], first("view", ["BASIC"])[0])
+            except LookupError as exc:
+                raise ApiError(HTTPStatus.NOT_FOUND, 5, str(exc)) from None
         if parts == ["recurringruns"]:
             if method == "POST":
                 return fake.create_recurring(json.loads(body))
@@ -470,11 +583,17 @@ class _Server(ThreadingHTTPServer):
 
 @contextmanager
 def kfp_server(
-    token: str | None = "fake-token", execute: bool = True
+    token: str | None = "fake-token",
+    execute: bool = True,
+    artifact_api: bool = True,
+    signed_urls: bool = True,
 ) -> Iterator[tuple[str, FakeKfp]]:
     """Serves a fake on a free loopback port; yields its URL `http://127.0.0.1:PORT` and state."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeKfp(token=token, execute=execute)
+    server.fake = FakeKfp(
+        token=token, execute=execute, artifact_api=artifact_api, signed_urls=signed_urls
+    )
+    server.fake.artifacts.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

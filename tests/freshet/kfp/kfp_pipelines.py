@@ -79,3 +79,29 @@ def kubernetes_reference() -> Any:
         )
 
     return reference
+
+
+@dsl.component(base_image=IMAGE)
+def evaluate(right: int, rows: int, evaluation: dsl.Output[dsl.Artifact]) -> float:
+    """Writes an `evaluation` file as the shipped evaluate step does (scores from its inputs)."""
+    import json
+
+    accuracy = right / rows
+    scores = {"accuracy": accuracy, "f1_macro": accuracy * 0.9, "log_loss": 1.0 - accuracy}
+    with open(evaluation.path, "w") as handle:
+        json.dump({"task": "classification", "metrics": scores, "test_rows": rows}, handle)
+    return accuracy
+
+
+def scored() -> Any:
+    """A training pipeline's shape in small: an evaluate task inside a sub-pipeline."""
+
+    @dsl.pipeline(name="steps")
+    def steps(right: int, rows: int) -> float:
+        return evaluate(right=right, rows=rows).outputs["Output"]
+
+    @dsl.pipeline(name="scored")
+    def pipeline(right: int = 7, rows: int = 9) -> float:
+        return steps(right=right, rows=rows).output
+
+    return pipeline

@@ -1,5 +1,5 @@
 """Issue 17's first acceptance: `freshet submit training --runner kfp --wait` against the fake
-runs the shipped training pipeline (its kfp-target template) to success.
+runs the shipped training pipeline (its kfp-target template) to success and prints its metrics.
 
 Out of process, as a person types it; the fake executes the run with kfp.local, its steps
 reaching the pipeline root (`gs://`) through the Cloud Storage emulator. About a minute.
@@ -7,6 +7,7 @@ reaching the pipeline root (`gs://`) through the Cloud Storage emulator. About a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,10 +45,21 @@ def test_submit_training_wait_runs_to_success(
         assert done.returncode == 0, done.stderr[-3000:]
         [run] = fake.runs.values()
         link = f"{url}/#/runs/details/{run.body['run_id']}"
-        assert done.stdout.splitlines() == [
-            f"Submitted run training-kfp-1: {link}",
-            f"Run training-kfp-1 SUCCEEDED: {link}",
+        submitted, finished, metrics = done.stdout.splitlines()
+        assert submitted == f"Submitted run training-kfp-1: {link}"
+        assert finished == f"Run training-kfp-1 SUCCEEDED: {link}"
+        # The metrics printed are the evaluate task's `evaluation` artifact, read back
+        # through the fake's artifact API and its signed download URL.
+        [evaluate] = [
+            t for t in run.body["run_details"]["task_details"] if t["display_name"] == "evaluate"
         ]
+        [artifact_id] = evaluate["outputs"]["evaluation"]["artifact_ids"]
+        evaluation = json.loads(fake.artifacts[artifact_id].path.read_text())
+        expected = {**evaluation["metrics"], "test_rows": evaluation["test_rows"]}
+        assert metrics.startswith("metrics: ")
+        printed = dict(pair.split("=") for pair in metrics.removeprefix("metrics: ").split(", "))
+        assert list(printed) == list(expected)
+        assert all(abs(float(printed[k]) - v) < 5e-5 for k, v in expected.items()), metrics
         assert (tmp_path / "build" / "kfp" / "training.yaml").exists()  # the kfp target ran
         tasks = {t["display_name"]: t["state"] for t in run.body["run_details"]["task_details"]}
         assert tasks and set(tasks.values()) == {"SUCCEEDED"}

@@ -1,0 +1,181 @@
+"""What a finished Kubeflow Pipelines run produced: its metrics, read from the evaluate step.
+
+KFP keeps a Metrics artifact's values in ML Metadata, which neither the v2beta1 REST API nor
+`kfp.Client` serves. The evaluate step also writes its `evaluation` output (a JSON file with
+the scores), so freshet reads that file: the run's task details name the artifact's id
+(`outputs.evaluation.artifact_ids`), `GET /apis/v2beta1/artifacts/{id}?view=DOWNLOAD` gives
+its signed `download_url` (or, without one, its `uri`, read when it is `gs://`), and the
+scores become the run's `metrics` as a local run's summary has them.
+
+That endpoint is the `ArtifactService` of Kubeflow's Data Science Pipelines backend; upstream
+KFP 2.x releases answer 404 there. Nothing here fails a command: what cannot be read becomes
+one note pointing at the run in the KFP UI.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from freshet.errors import FreshetError
+from freshet.kfp.client import KfpSession, quiet
+
+EVALUATE_TASK = "evaluate"
+EVALUATION_OUTPUT = "evaluation"
+ARTIFACT_PATH = "/apis/v2beta1/artifacts/{artifact_id}"
+
+
+def output_artifact_ids(run: Any, task: str, output: str) -> list[str]:
+    """The ids of a task's output artifacts, as a `V2beta1Run`'s task details list them.
+
+    A cached task lists the outputs it reused; a task that never ran is not there.
+    """
+    details = (run.run_details.task_details if run.run_details else None) or []
+    for detail in details:
+        if str(detail.display_name) != task:
+            continue
+        found = (detail.outputs or {}).get(output)
+        ids = getattr(found, "artifact_ids", None) if found is not None else None
+        if ids:
+            return [str(i) for i in ids]
+    return []
+
+
+def get_artifact(session: KfpSession, artifact_id: str) -> dict[str, Any] | None:
+    """The artifact (with a download URL when the backend signs one); None on a 404.
+
+    The call goes through the client's own `kfp_server_api.ApiClient` (host, token, TLS and
+    proxy settings of `kfp.Client`): kfp 2.17 ships no class for this service.
+
+    Raises:
+        ConfigError: The token was refused.
+        FreshetError: Any other refusal, or the API cannot be reached.
+    """
+    from kfp_server_api.exceptions import ApiException  # type: ignore[import-untyped]
+
+    api = session.client._run_api.api_client  # the client's one ApiClient, shared by its APIs
+
+    def fetch() -> Any:
+        try:
+            return api.call_api(
+                ARTIFACT_PATH,
+                "GET",
+                path_params={"artifact_id": artifact_id},
+                query_params=[("view", "DOWNLOAD")],
+                header_params={"Accept": "application/json"},
+                response_type="object",
+                auth_settings=["Bearer"],
+                _return_http_data_only=True,
+                _request_timeout=session.kfp.timeout_seconds,
+            )
+        except ApiException as exc:
+            if exc.status == 404:  # no such artifact, or no ArtifactService at all
+                return None
+            raise
+
+    answer = session.call(f"read artifact {artifact_id}", fetch)
+    return answer if isinstance(answer, dict) else None
+
+
+def artifact_bytes(session: KfpSession, artifact: dict[str, Any]) -> bytes | None:
+    """The artifact's content from its signed URL, else from its `gs://` URI; else None.
+
+    The signed URL is fetched without the API token (the signature is the credential, and an
+    object store refuses a request carrying both), through the client's TLS and proxy setup.
+
+    Raises:
+        FreshetError: The store refused or could not be reached.
+    """
+    url = artifact.get("download_url")
+    if url:
+        from kfp_server_api.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        rest = session.client._run_api.api_client.rest_client
+        try:
+            with quiet():
+                answer = rest.GET(str(url), _request_timeout=session.kfp.timeout_seconds)
+        except ApiException as exc:
+            raise FreshetError(
+                f"the artifact store refused the download (HTTP {exc.status})"
+            ) from None
+        except (OSError, HTTPError) as exc:
+            raise FreshetError(f"the artifact store cannot be reached: {exc}") from None
+        data = answer.data
+        return data.encode() if isinstance(data, str) else bytes(data)
+    uri = str(artifact.get("uri") or "")
+    if uri.startswith("gs://"):
+        return _gcs_bytes(uri)
+    return None
+
+
+def _gcs_bytes(uri: str) -> bytes:
+    import importlib
+
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        storage = importlib.import_module("google.cloud.storage")  # untyped package
+        blob = storage.Blob.from_uri(uri, client=storage.Client())
+        data: bytes = blob.download_as_bytes()
+    except (GoogleAPIError, GoogleAuthError, OSError) as exc:
+        raise FreshetError(f"{uri} cannot be read: {exc}") from None
+    return data
+
+
+def evaluation_metrics(data: bytes) -> dict[str, float]:
+    """The scores of an `evaluation` file, as evaluate logs its Metrics (plus `test_rows`).
+
+    Raises:
+        ValueError: Not an evaluation.
+    """
+    document = json.loads(data)
+    scores = document.get("metrics") if isinstance(document, dict) else None
+    if not isinstance(scores, dict):
+        raise ValueError("the evaluation artifact holds no metrics")
+    metrics = {
+        str(k): float(v)
+        for k, v in scores.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    rows = document.get("test_rows")
+    if isinstance(rows, int | float) and not isinstance(rows, bool):
+        metrics["test_rows"] = float(rows)
+    return metrics
+
+
+def run_outcome(session: KfpSession, run: Any) -> dict[str, Any]:
+    """What a `V2beta1Run` produced, as keys of a local run's summary.
+
+    Returns:
+        `{"metrics": {...}}` when its evaluate task's scores could be read; `{"notes":
+        [sentence]}` when the task ran but they cannot be read (naming the UI link); `{}`
+        when no evaluate task ran.
+    """
+    ids = output_artifact_ids(run, EVALUATE_TASK, EVALUATION_OUTPUT)
+    if not ids:
+        return {}
+    link = session.run_url(str(run.run_id))
+    try:
+        artifact = get_artifact(session, ids[0])
+        if artifact is None:
+            return {
+                "notes": [
+                    "Metrics are not available from this Kubeflow Pipelines backend (it "
+                    f"serves no artifact API): they are in the KFP UI at {link}."
+                ]
+            }
+        data = artifact_bytes(session, artifact)
+        if data is None:
+            where = artifact.get("uri") or f"artifact {ids[0]}"
+            return {
+                "notes": [
+                    f"The evaluation ({where}) cannot be read from here: the metrics are in "
+                    f"the KFP UI at {link}."
+                ]
+            }
+        return {"metrics": evaluation_metrics(data)}
+    except (FreshetError, ValueError) as exc:
+        reason = str(exc).rstrip(".")
+        return {"notes": [f"Metrics could not be read ({reason}): see the run at {link}."]}
