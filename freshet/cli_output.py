@@ -23,18 +23,25 @@ def _number(value: float) -> str:
 
 
 def print_outcome(summary: dict[str, Any], console: Console | None = None) -> None:
-    """Prints a run's key metrics (the gate's first), then any note on why some are missing.
+    """Prints a run's key metrics (the gate's first), the gate's decision, and any note.
 
     What `submit --wait` prints after a remote run ends, and part of `print_summary`.
     """
     console = console or Console()
     metrics = summary.get("metrics") or {}
-    names = metric_order(metrics, summary.get("gate") or {})
+    gate = summary.get("gate") or {}
+    names = metric_order(metrics, gate)
     shown = ", ".join(f"{k}={_number(float(metrics[k]))}" for k in names[:KEY_METRICS])
     if len(names) > KEY_METRICS:
         shown += f" (+{len(names) - KEY_METRICS} more in the summary)"
     if shown:
-        console.print(f"metrics: {shown}", highlight=False)
+        console.print(f"metrics: {shown}", highlight=False, soft_wrap=True)
+    if summary.get("decision"):
+        reasons = "; ".join(str(r).rstrip(".") for r in gate.get("reasons", []))
+        console.print(
+            f"gate: [bold]{escape(str(summary['decision']))}[/] ({escape(reasons)})",
+            soft_wrap=True,  # one line each, whatever the width: scripts read them
+        )
     for note in summary.get("notes") or []:
         say(str(note), prefix="note: ", event="note")
 
@@ -57,10 +64,6 @@ def print_summary(
         )
     console.print(table)
     print_outcome(summary, console)
-    gate = summary.get("gate") or {}
-    if summary.get("decision"):
-        reasons = "; ".join(str(r).rstrip(".") for r in gate.get("reasons", []))
-        console.print(f"gate: [bold]{escape(str(summary['decision']))}[/] ({escape(reasons)})")
     if summary.get("verification"):
         artifacts = summary.get("artifacts", {})
         console.print(

@@ -5,7 +5,8 @@ KFP keeps a Metrics artifact's values in ML Metadata, which neither the v2beta1 
 the scores), so freshet reads that file: the run's task details name the artifact's id
 (`outputs.evaluation.artifact_ids`), `GET /apis/v2beta1/artifacts/{id}?view=DOWNLOAD` gives
 its signed `download_url` (or, without one, its `uri`, read when it is `gs://`), and the
-scores become the run's `metrics` as a local run's summary has them.
+scores become the run's `metrics` as a local run's summary has them. The gate task's `report`
+file gives the decision the same way.
 
 That endpoint is the `ArtifactService` of Kubeflow's Data Science Pipelines backend; upstream
 KFP 2.x releases answer 404 there. Nothing here fails a command: what cannot be read becomes
@@ -15,6 +16,7 @@ one note pointing at the run in the KFP UI.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from freshet.errors import FreshetError
@@ -22,6 +24,8 @@ from freshet.kfp.client import KfpSession, quiet
 
 EVALUATE_TASK = "evaluate"
 EVALUATION_OUTPUT = "evaluation"
+GATE_TASK = "gate"
+GATE_OUTPUT = "report"
 ARTIFACT_PATH = "/apis/v2beta1/artifacts/{artifact_id}"
 
 
@@ -124,13 +128,12 @@ def _gcs_bytes(uri: str) -> bytes:
     return data
 
 
-def evaluation_metrics(data: bytes) -> dict[str, float]:
+def evaluation_metrics(document: Any) -> dict[str, float]:
     """The scores of an `evaluation` file, as evaluate logs its Metrics (plus `test_rows`).
 
     Raises:
         ValueError: Not an evaluation.
     """
-    document = json.loads(data)
     scores = document.get("metrics") if isinstance(document, dict) else None
     if not isinstance(scores, dict):
         raise ValueError("the evaluation artifact holds no metrics")
@@ -145,37 +148,54 @@ def evaluation_metrics(data: bytes) -> dict[str, float]:
     return metrics
 
 
+def gate_outcome(document: Any) -> dict[str, Any]:
+    """A gate `report` file as a local summary has it: `gate` (the report) and `decision`.
+
+    Raises:
+        ValueError: Not a gate report.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("decision"), str):
+        raise ValueError("the gate report holds no decision")
+    return {"gate": document, "decision": document["decision"]}
+
+
+# What each step's JSON file gives the summary: (what it is, task, output, reader).
+OUTPUTS: tuple[tuple[str, str, str, Callable[[Any], dict[str, Any]]], ...] = (
+    ("Metrics", EVALUATE_TASK, EVALUATION_OUTPUT, lambda d: {"metrics": evaluation_metrics(d)}),
+    ("The gate decision", GATE_TASK, GATE_OUTPUT, gate_outcome),
+)
+
+
 def run_outcome(session: KfpSession, run: Any) -> dict[str, Any]:
     """What a `V2beta1Run` produced, as keys of a local run's summary.
 
     Returns:
-        `{"metrics": {...}}` when its evaluate task's scores could be read; `{"notes":
-        [sentence]}` when the task ran but they cannot be read (naming the UI link); `{}`
-        when no evaluate task ran.
+        `metrics` when the evaluate task's scores could be read, `gate` and `decision` when
+        the gate's report could; `notes` (one sentence naming the UI link) when a task ran
+        but its file cannot be read; `{}` when neither task ran.
     """
-    ids = output_artifact_ids(run, EVALUATE_TASK, EVALUATION_OUTPUT)
-    if not ids:
-        return {}
     link = session.run_url(str(run.run_id))
-    try:
-        artifact = get_artifact(session, ids[0])
-        if artifact is None:
-            return {
-                "notes": [
+    result: dict[str, Any] = {}
+    for what, task, output, read in OUTPUTS:
+        ids = output_artifact_ids(run, task, output)
+        if not ids:
+            continue  # the task did not run (an earlier step failed, or it is not there)
+        try:
+            artifact = get_artifact(session, ids[0])
+            if artifact is None:
+                note = (
                     "Metrics are not available from this Kubeflow Pipelines backend (it "
                     f"serves no artifact API): they are in the KFP UI at {link}."
-                ]
-            }
-        data = artifact_bytes(session, artifact)
-        if data is None:
-            where = artifact.get("uri") or f"artifact {ids[0]}"
-            return {
-                "notes": [
-                    f"The evaluation ({where}) cannot be read from here: the metrics are in "
-                    f"the KFP UI at {link}."
-                ]
-            }
-        return {"metrics": evaluation_metrics(data)}
-    except (FreshetError, ValueError) as exc:
-        reason = str(exc).rstrip(".")
-        return {"notes": [f"Metrics could not be read ({reason}): see the run at {link}."]}
+                )
+                return {**result, "notes": [note]}
+            data = artifact_bytes(session, artifact)
+            if data is None:
+                where = artifact.get("uri") or f"artifact {ids[0]}"
+                note = f"{where} cannot be read from here: the metrics are in the KFP UI at {link}."
+                return {**result, "notes": [note]}
+            result.update(read(json.loads(data)))
+        except (FreshetError, ValueError) as exc:
+            reason = str(exc).rstrip(".")
+            note = f"{what} could not be read ({reason}): see the run at {link}."
+            result.setdefault("notes", []).append(note)
+    return result

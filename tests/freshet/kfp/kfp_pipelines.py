@@ -93,15 +93,29 @@ def evaluate(right: int, rows: int, evaluation: dsl.Output[dsl.Artifact]) -> flo
     return accuracy
 
 
+@dsl.component(base_image=IMAGE)
+def gate(accuracy: float, floor: float, report: dsl.Output[dsl.Artifact]) -> str:
+    """Writes a `report` file as the shipped gate step does."""
+    import json
+
+    decision = "passed" if accuracy >= floor else "rejected"
+    reasons = [f"accuracy {accuracy:.4f} against the floor {floor:.4f}."]
+    with open(report.path, "w") as handle:
+        json.dump({"metric": "accuracy", "decision": decision, "reasons": reasons}, handle)
+    return decision
+
+
 def scored() -> Any:
-    """A training pipeline's shape in small: an evaluate task inside a sub-pipeline."""
+    """A training pipeline's shape in small: evaluate and gate tasks inside a sub-pipeline."""
 
     @dsl.pipeline(name="steps")
-    def steps(right: int, rows: int) -> float:
-        return evaluate(right=right, rows=rows).outputs["Output"]
+    def steps(right: int, rows: int, floor: float) -> float:
+        scores = evaluate(right=right, rows=rows)
+        gate(accuracy=scores.outputs["Output"], floor=floor)
+        return scores.outputs["Output"]
 
     @dsl.pipeline(name="scored")
-    def pipeline(right: int = 7, rows: int = 9) -> float:
-        return steps(right=right, rows=rows).output
+    def pipeline(right: int = 7, rows: int = 9, floor: float = 0.5) -> float:
+        return steps(right=right, rows=rows, floor=floor).output
 
     return pipeline

@@ -39,6 +39,7 @@ class Scored:
     kfp_run_id: str
     evaluation: Path
     artifact_id: str
+    gate_report: Path
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +58,16 @@ def scored(
              "--param", "right=7", "--param", "rows=9", "--wait"],
         )  # fmt: skip
     [run] = [r for r in fake.runs.values() if r.body["display_name"] == "scored-1"]
-    [evaluate] = [
-        t for t in run.body["run_details"]["task_details"] if t["display_name"] == "evaluate"
-    ]
-    [artifact_id] = evaluate["outputs"]["evaluation"]["artifact_ids"]
+    tasks = {t["display_name"]: t for t in run.body["run_details"]["task_details"]}
+    [artifact_id] = tasks["evaluate"]["outputs"]["evaluation"]["artifact_ids"]
+    [report_id] = tasks["gate"]["outputs"]["report"]["artifact_ids"]
     yield Scored(
         output=result.output,
         exit_code=result.exit_code,
         kfp_run_id=run.body["run_id"],
         evaluation=fake.artifacts[artifact_id].path,
         artifact_id=artifact_id,
+        gate_report=fake.artifacts[report_id].path,
     )
 
 
@@ -77,19 +78,28 @@ def _metrics_line(evaluation: Path) -> str:
     return "metrics: " + ", ".join(f"{k}={float(v):.4f}" for k, v in values.items())
 
 
-def test_submit_wait_prints_the_metrics_of_the_evaluation(scored: Scored) -> None:
+def _gate_line(report: Path) -> str:
+    document = json.loads(report.read_text())
+    reasons = "; ".join(r.rstrip(".") for r in document["reasons"])
+    return f"gate: {document['decision']} ({reasons})"
+
+
+def test_submit_wait_prints_the_metrics_and_the_gate_decision(scored: Scored) -> None:
     assert scored.exit_code == 0, scored.output
     lines = scored.output.splitlines()
     finished = next(i for i, line in enumerate(lines) if line.startswith("Run scored-1 "))
     assert "SUCCEEDED" in lines[finished]
     assert lines[finished + 1] == _metrics_line(scored.evaluation)
     assert lines[finished + 1].startswith("metrics: accuracy=0.7778, ")  # 7 right of 9
+    assert lines[finished + 2] == _gate_line(scored.gate_report)
+    assert lines[finished + 2].startswith("gate: passed (accuracy 0.7778 against the floor")
 
 
 def test_runs_show_remote_prints_the_metrics(kfp_env: KfpEnv, scored: Scored) -> None:
     shown = cli.invoke(app, ["runs", "show", scored.kfp_run_id, "--remote", "--runner", "kfp"])
     assert shown.exit_code == 0, shown.output
     assert _metrics_line(scored.evaluation) in shown.output.splitlines()
+    assert _gate_line(scored.gate_report) in shown.output.splitlines()
 
     as_json = cli.invoke(
         app, ["runs", "show", scored.kfp_run_id, "--remote", "--runner", "kfp", "--json"]
@@ -97,7 +107,9 @@ def test_runs_show_remote_prints_the_metrics(kfp_env: KfpEnv, scored: Scored) ->
     run = json.loads(as_json.stdout)
     document = json.loads(scored.evaluation.read_text())
     assert run["metrics"] == {**document["metrics"], "test_rows": document["test_rows"]}
-    assert [s["name"] for s in run["steps"]] == ["evaluate"]  # the sub-pipeline is no step
+    assert run["gate"] == json.loads(scored.gate_report.read_text())
+    assert run["decision"] == "passed"
+    assert sorted(s["name"] for s in run["steps"]) == ["evaluate", "gate"]  # not the sub-DAG
 
 
 def test_a_backend_without_the_artifact_api_gives_one_note(kfp_env: KfpEnv, scored: Scored) -> None:
@@ -140,6 +152,47 @@ def test_without_a_signed_url_the_gs_uri_is_read(
     assert f"note: Metrics could not be read ({uri} cannot be read: 404" in missing.output
     assert found.exit_code == 0, found.output
     assert _metrics_line(scored.evaluation) in found.output.splitlines()
+
+
+def test_an_artifact_only_the_cluster_can_read_gives_one_note(
+    kfp_env: KfpEnv, scored: Scored
+) -> None:
+    """No signed URL and a URI freshet cannot read (MinIO inside the cluster)."""
+    artifact = kfp_env.fake.artifacts[scored.artifact_id]
+    uri = artifact.body["uri"]
+    kfp_env.fake.artifacts.signed_urls = False
+    artifact.body["uri"] = "minio://mlpipeline/v2/artifacts/scored/evaluation"
+    try:
+        shown = cli.invoke(app, ["runs", "show", scored.kfp_run_id, "--remote", "--runner", "kfp"])
+    finally:
+        kfp_env.fake.artifacts.signed_urls = True
+        artifact.body["uri"] = uri
+
+    assert shown.exit_code == 0, shown.output
+    link = f"{kfp_env.url}/#/runs/details/{scored.kfp_run_id}"
+    assert (
+        "note: minio://mlpipeline/v2/artifacts/scored/evaluation cannot be read from here: the "
+        f"metrics are in the KFP UI at {link}."
+    ) in shown.output
+    assert "metrics: " not in shown.output
+
+
+def test_a_file_that_is_no_evaluation_gives_one_note(
+    kfp_env: KfpEnv, scored: Scored, tmp_path: Path
+) -> None:
+    artifact = kfp_env.fake.artifacts[scored.artifact_id]
+    path, artifact.path = artifact.path, tmp_path / "evaluation"
+    artifact.path.write_text("not json")
+    try:
+        shown = cli.invoke(app, ["runs", "show", scored.kfp_run_id, "--remote", "--runner", "kfp"])
+    finally:
+        artifact.path = path
+
+    assert shown.exit_code == 0, shown.output
+    assert "note: Metrics could not be read (Expecting value: line 1 column 1 (char 0)): see " in (
+        shown.output
+    )
+    assert _gate_line(scored.gate_report) in shown.output.splitlines()  # the rest still shows
 
 
 def _session() -> KfpSession:

@@ -43,6 +43,7 @@ def test_runs_list_and_show_remote_in_the_local_shape(kfp_env: KfpEnv) -> None:
     assert run["parameters"] == {"x": 4}
     assert run["failed_step"] == "explode"
     assert "finished with status FAILURE" in run["error"]
+    assert not {"metrics", "notes", "decision"} & set(run)  # no evaluate or gate task ran
     assert run["console_url"] == f"{kfp_env.url}/#/runs/details/{run['kfp_run_id']}"
 
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,21 +46,26 @@ def test_submit_training_wait_runs_to_success(
         assert done.returncode == 0, done.stderr[-3000:]
         [run] = fake.runs.values()
         link = f"{url}/#/runs/details/{run.body['run_id']}"
-        submitted, finished, metrics = done.stdout.splitlines()
+        submitted, finished, metrics, gate = done.stdout.splitlines()
         assert submitted == f"Submitted run training-kfp-1: {link}"
         assert finished == f"Run training-kfp-1 SUCCEEDED: {link}"
         # The metrics printed are the evaluate task's `evaluation` artifact, read back
         # through the fake's artifact API and its signed download URL.
-        [evaluate] = [
-            t for t in run.body["run_details"]["task_details"] if t["display_name"] == "evaluate"
-        ]
-        [artifact_id] = evaluate["outputs"]["evaluation"]["artifact_ids"]
-        evaluation = json.loads(fake.artifacts[artifact_id].path.read_text())
+        # and the gate's decision from its `report` artifact, the same way.
+        tasks = {t["display_name"]: t for t in run.body["run_details"]["task_details"]}
+
+        def artifact(task: str, output: str) -> Any:
+            [artifact_id] = tasks[task]["outputs"][output]["artifact_ids"]
+            return json.loads(fake.artifacts[artifact_id].path.read_text())
+
+        evaluation, report = artifact("evaluate", "evaluation"), artifact("gate", "report")
         expected = {**evaluation["metrics"], "test_rows": evaluation["test_rows"]}
-        assert metrics.startswith("metrics: ")
+        assert metrics.startswith(f"metrics: {report['metric']}=")  # the gate's metric first
         printed = dict(pair.split("=") for pair in metrics.removeprefix("metrics: ").split(", "))
-        assert list(printed) == list(expected)
+        assert set(printed) == set(expected)
         assert all(abs(float(printed[k]) - v) < 5e-5 for k, v in expected.items()), metrics
+        reasons = "; ".join(r.rstrip(".") for r in report["reasons"])
+        assert gate == f"gate: {report['decision']} ({reasons})"
         assert (tmp_path / "build" / "kfp" / "training.yaml").exists()  # the kfp target ran
         tasks = {t["display_name"]: t["state"] for t in run.body["run_details"]["task_details"]}
         assert tasks and set(tasks.values()) == {"SUCCEEDED"}
