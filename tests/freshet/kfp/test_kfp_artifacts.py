@@ -112,6 +112,27 @@ def test_runs_show_remote_prints_the_metrics(kfp_env: KfpEnv, scored: Scored) ->
     assert sorted(s["name"] for s in run["steps"]) == ["evaluate", "gate"]  # not the sub-DAG
 
 
+def test_a_cached_evaluate_task_still_gives_its_metrics(kfp_env: KfpEnv, scored: Scored) -> None:
+    """KFP marks a task whose result came from the cache SKIPPED and lists the reused outputs.
+
+    (The fake runs kfp.local without its cache, so the state is set here.)
+    """
+    [run] = [r for r in kfp_env.fake.runs.values() if r.body["run_id"] == scored.kfp_run_id]
+    [task] = [t for t in run.body["run_details"]["task_details"] if t["display_name"] == "evaluate"]
+    task["state"] = "SKIPPED"
+    try:
+        shown = cli.invoke(
+            app, ["runs", "show", scored.kfp_run_id, "--remote", "--runner", "kfp", "--json"]
+        )
+    finally:
+        task["state"] = "SUCCEEDED"
+
+    run_shown = json.loads(shown.stdout)
+    [step] = [s for s in run_shown["steps"] if s["name"] == "evaluate"]
+    assert step["cached"] is True
+    assert run_shown["metrics"]["accuracy"] == pytest.approx(7 / 9)
+
+
 def test_a_backend_without_the_artifact_api_gives_one_note(kfp_env: KfpEnv, scored: Scored) -> None:
     """Upstream KFP 2.x answers 404 on /apis/v2beta1/artifacts/ID: the command still works."""
     kfp_env.fake.artifact_api = False
