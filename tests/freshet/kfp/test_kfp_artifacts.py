@@ -151,6 +151,25 @@ def test_a_backend_without_the_artifact_api_gives_one_note(kfp_env: KfpEnv, scor
     assert "Traceback" not in shown.output
 
 
+def test_submit_wait_on_a_backend_without_the_artifact_api_exits_as_the_run_ended(
+    kfp_env: KfpEnv,
+) -> None:
+    kfp_env.fake.artifact_api = False
+    try:
+        result = cli.invoke(
+            app,
+            ["submit", str(kfp_env.templates["scored"]), "--runner", "kfp",
+             "--run-id", "scored-upstream", "--wait"],
+        )  # fmt: skip
+    finally:
+        kfp_env.fake.artifact_api = True
+
+    assert result.exit_code == 0, result.output
+    assert "Run scored-upstream SUCCEEDED: " in result.output
+    assert "note: Metrics are not available from this Kubeflow Pipelines backend" in result.output
+    assert "metrics: " not in result.output and "gate: " not in result.output
+
+
 def test_without_a_signed_url_the_gs_uri_is_read(
     kfp_env: KfpEnv, scored: Scored, monkeypatch: pytest.MonkeyPatch
 ) -> None:
