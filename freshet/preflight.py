@@ -13,6 +13,9 @@ A preflight raises `freshet.errors.BadInput` for bad input; the run then stops w
 sentence and exit code 2. Well-known context keys: `data_version`, `task`, `labels`,
 `n_inputs`, `n_outputs`, `notes` (sentences the runner shows the user) and `runner`
 ("local" or "vertex": where the steps will run; on "vertex" data may be unreadable here).
+A local run calls its preflights in a child of the run's fork server (`call` of
+`run_preflights`), which imports their libraries once for the preflights and the steps; what
+they take and return is then sent as JSON, so both hold plain values.
 """
 
 from __future__ import annotations
@@ -91,11 +94,31 @@ def find_preflights(spec: dict[str, Any], values: dict[str, Any]) -> list[Prefli
     return found
 
 
+# How a preflight is called: (task, reference, inputs, context) -> what it returned.
+PreflightCall = Callable[[str, str, dict[str, Any], dict[str, Any]], Any]
+
+
+def call_preflight(
+    task: str, reference: str, inputs: dict[str, Any], context: dict[str, Any]
+) -> Any:
+    """Imports the preflight of a task and calls it (in this process).
+
+    Raises:
+        BadInput: The reference cannot be imported or is not a function; or what it raised.
+    """
+    what = f"Preflight of task '{task}'"
+    check: Callable[..., Any] = load_reference(reference, what)
+    if not callable(check):
+        raise BadInput(f"{what} '{reference}' is not a function.")
+    return check(dict(inputs), context)
+
+
 def run_preflights(
     spec: dict[str, Any],
     values: dict[str, Any],
     runner: str = "local",
     skip_unreadable: bool = False,
+    call: PreflightCall = call_preflight,
 ) -> dict[str, Any]:
     """Calls a pipeline's declared preflights in DAG order with one shared context.
 
@@ -106,6 +129,7 @@ def run_preflights(
         skip_unreadable: For remote runners: a preflight that fails with anything but
             `BadInput` (data readable only where the steps run, no credentials here) is
             skipped with a note instead of stopping the run.
+        call: How each preflight is called (default: in this process).
 
     Returns:
         The context: what the preflights returned, merged; `notes` always present.
@@ -117,11 +141,8 @@ def run_preflights(
     context: dict[str, Any] = {"notes": [], "runner": runner}
     for preflight in find_preflights(spec, values):
         what = f"Preflight of task '{preflight.task}'"
-        check: Callable[..., Any] = load_reference(preflight.reference, what)
-        if not callable(check):
-            raise BadInput(f"{what} '{preflight.reference}' is not a function.")
         try:
-            returned = check(dict(preflight.inputs), context)
+            returned = call(preflight.task, preflight.reference, dict(preflight.inputs), context)
         except BadInput:
             raise
         except Exception as exc:
@@ -153,6 +174,8 @@ def run_preflights(
 __all__ = [
     "PREFLIGHT_ENV",
     "Preflight",
+    "PreflightCall",
+    "call_preflight",
     "declare",
     "find_preflights",
     "run_preflights",

@@ -18,7 +18,13 @@ def evaluate(
     The headline is accuracy for a classifier and rmse for a regression model. The confusion
     matrix goes to `classification` for a classifier only.
     """
+    # The libraries this step uses: the local fork server imports them once per run.
     import json
+
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import sklearn.metrics  # noqa: F401
 
     from freshet.components.evaluate.core import score
     from freshet.errors import FreshetError

@@ -29,7 +29,12 @@ def fetch(
 
     `task` is "auto" (decided from the label), "classification" or "regression".
     """
+    # The libraries this step uses: the local fork server imports them once per run.
     from collections import Counter
+
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
 
     from freshet.components.fetch.core import FetchConfig
     from freshet.components.fetch.core import fetch as run

@@ -61,6 +61,11 @@ def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         # the inputs and list the data's version; the fetch step checks the table where it runs.
         check_config(config)
         return {"data_version": data_version(config.uri)}
+    # What reading the table uses: a local run's fork server imports it once for this check
+    # and the steps.
+    import pandas  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
     inspected = inspect_table(config)
     schema = inspected.schema
     features = inspected.frame.drop(columns=[schema.label_column])

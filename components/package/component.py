@@ -20,6 +20,11 @@ def package(
 
     Returns the image reference (`repository@sha256:...`) or "bundle only".
     """
+    # The libraries this step uses: the local fork server imports them once per run.
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
     from freshet.components.package.core import PackageConfig
     from freshet.components.package.core import package as run
     from freshet.components.package.image import builder_for

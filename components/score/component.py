@@ -47,6 +47,10 @@ def score(
     """Scores the input with one model version into Parquet parts (see `score.core`)."""
     import json
 
+    # The libraries this step uses: the local fork server imports them once per run.
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
     from freshet.components.score.core import ScoreConfig, check_fraction, parse_keep_columns
     from freshet.components.score.core import score as run
     from freshet.components.score.resolve import loaded_model, version_label

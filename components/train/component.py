@@ -34,6 +34,14 @@ def train(
     for every attempt of the task) when given, else inside the `model` output. A SIGTERM
     (Spot preemption) saves it and fails the attempt so that the task's retry resumes.
     """
+    # The libraries this step uses: the local fork server imports them once per run.
+    import onnx  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import skl2onnx  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import torch
+
     from freshet.components.train.config import TrainConfig
     from freshet.components.train.core import train as run
     from freshet.errors import FreshetError
@@ -56,7 +64,6 @@ def train(
         result = run(dataset.path, model.path, config, checkpoint_root=checkpoint_root)
     except FreshetError as exc:
         raise SystemExit(f"train: {exc}") from None
-    import torch
 
     from freshet.components.train.core import PRODUCER
 

@@ -15,6 +15,13 @@ def train_gbt(
     max_leaf_nodes: int,
 ) -> None:
     """Trains gradient-boosted trees (scikit-learn) into a contract model (ONNX + signature)."""
+    # The libraries this step uses: the local fork server imports them once per run.
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import skl2onnx  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+
     from freshet.components.train_gbt.core import PRODUCER, GbtConfig
     from freshet.components.train_gbt.core import train_gbt as run
     from freshet.errors import FreshetError

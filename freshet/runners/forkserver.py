@@ -33,43 +33,23 @@ interpreters as before (the package step's requirements probe, verify's `freshet
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import gc
-import importlib
 import json
 import os
 import re
-import selectors
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-# Packages the server may import for a task (those a task's source names, and what they import):
-# import-safe libraries and freshet's own modules (none reads the environment or starts work
-# at import). A project's own modules are imported by its tasks, in the child.
-IMPORTABLE = (
-    "freshet",
-    "kfp",
-    "numpy",
-    "onnx",
-    "onnxruntime",
-    "pandas",
-    "pyarrow",
-    "sklearn",
-    "skl2onnx",
-    "torch",
-)
-# Imported when the server starts: what every task runs.
-ALWAYS = ("kfp.dsl.executor_main",)
+from freshet.errors import BadInput, FreshetError
+from freshet.runners.fork_imports import IMPORTABLE
+from freshet.runners.fork_worker import HEADER
 
 # The script of kfp's Lightweight Python Component command, with or without freshet's `exec env`
 # (components/train/component.py), before kfp.local puts its interpreter in place of python3.
@@ -78,7 +58,6 @@ _SCRIPT = re.compile(
     r"\n(?:exec env )?_KFP_RUNTIME=true python3 -m kfp\.dsl\.executor_main\s+"
     r'--component_module_path\s+"\$program_path/ephemeral_component\.py"\s+"\$@"\n'
 )
-_HEADER = struct.Struct("!Q")
 
 
 @dataclass(frozen=True)
@@ -105,7 +84,7 @@ class ForkServer:
         self._dir = tempfile.mkdtemp(prefix="freshet-fork-")
         self.address = str(Path(self._dir) / "server.sock")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "freshet.runners.forkserver", self.address, *importable],
+            [sys.executable, "-m", "freshet.runners.fork_worker", self.address, *importable],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -128,18 +107,10 @@ class ForkServer:
         if not self._wait_ready():
             return None
         request = json.dumps({"source": task.source, "args": task.args, "env": env, "cwd": cwd})
-        read_end, write_end = os.pipe()
-        try:
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            conn.connect(self.address)
-            payload = request.encode()
-            socket.send_fds(conn, [_HEADER.pack(len(payload))], [write_end])
-            conn.sendall(payload)
-        except OSError:
-            os.close(read_end)
+        connected = self._send(request.encode())
+        if connected is None:
             return None
-        finally:
-            os.close(write_end)
+        conn, read_end = connected
         with conn, conn.makefile("r") as replies, open(read_end, errors="replace") as output:
             pid = int(replies.readline())
             try:
@@ -151,6 +122,61 @@ class ForkServer:
                     os.kill(pid, signal.SIGTERM)
                 raise
             return int(replies.readline())
+
+    def call(
+        self, task: str, reference: str, inputs: dict[str, Any], context: dict[str, Any]
+    ) -> Any:
+        """Calls a task's preflight in a forked child (see `freshet.preflight.PreflightCall`).
+
+        The server imports the preflight's libraries, which the steps use next, once for both.
+        What the preflight raised is raised here as the same class (`freshet.errors`) or one
+        of the same name, so the run's sentence reads as it would in this process.
+        """
+        from freshet.preflight import call_preflight
+
+        request = {
+            "call": {"task": task, "reference": reference, "inputs": inputs, "context": context},
+            "env": dict(os.environ),
+            "cwd": os.getcwd(),
+        }
+        ready = self._wait_ready()
+        connected = self._send(json.dumps(request).encode(), with_stderr=True) if ready else None
+        if connected is None:
+            return call_preflight(task, reference, inputs, context)
+        conn, read_end = connected
+        with conn, conn.makefile("r") as replies, open(read_end) as result:
+            pid = int(replies.readline())
+            try:
+                text = result.read()
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+                raise
+            code = replies.readline().strip()
+        if not text:
+            raise FreshetError(
+                f"The preflight of task '{task}' ended without an answer (exit code {code})."
+            )
+        reply = json.loads(text)
+        if "error" in reply:
+            raise rebuilt_error(reply["error"])
+        return reply["value"]
+
+    def _send(self, payload: bytes, with_stderr: bool = False) -> tuple[socket.socket, int] | None:
+        """Sends a request with a new pipe's write end; the connection and read end, or None."""
+        read_end, write_end = os.pipe()
+        fds = [write_end, _stderr_fd()] if with_stderr else [write_end]
+        try:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(self.address)
+            socket.send_fds(conn, [HEADER.pack(len(payload))], fds)
+            conn.sendall(payload)
+        except OSError:
+            os.close(read_end)
+            return None
+        finally:
+            os.close(write_end)
+        return conn, read_end
 
     def close(self) -> None:
         """Stops the server (children of a finished run are all gone by then)."""
@@ -167,6 +193,29 @@ class ForkServer:
             os.unlink(self.address)
         with contextlib.suppress(OSError):
             os.rmdir(self._dir)
+
+
+def _stderr_fd() -> int:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a file
+        return 2
+
+
+def rebuilt_error(record: dict[str, str]) -> Exception:
+    """The caller's equivalent of an error a forked child reported (`fork_worker.error_record`)."""
+    import freshet.errors
+
+    base: type[Exception] = {"BadInput": BadInput, "FreshetError": FreshetError}.get(
+        record["kind"], Exception
+    )
+    known = getattr(freshet.errors, record["name"], None)
+    if isinstance(known, type) and issubclass(known, base):
+        error: Exception = known(record["message"])
+        return error
+    # A class of the same name, so that "Type: message" reads as it would in this process.
+    same_name: type[Exception] = type(record["name"], (base,), {})
+    return same_name(record["message"])
 
 
 # `FRESHET_FORKSERVER=off` runs every step as kfp.local does (a fresh interpreter each).
@@ -212,203 +261,3 @@ def forking_tasks(importable: Sequence[str] = IMPORTABLE) -> Iterator[ForkServer
     finally:
         subprocess_task_handler.SubprocessTaskHandler = original
         server.close()
-
-
-# ---- the server process -------------------------------------------------------------------
-
-
-def imports_of(source: str, importable: Sequence[str], function: str | None = None) -> list[str]:
-    """The modules a task's source imports whose package is importable.
-
-    With `function`, only the module level and that function count: kfp puts the whole
-    component file in every task's source, and a step must not import its neighbours' needs.
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    roots: list[ast.AST] = [tree]
-    if function is not None:
-        chosen = [
-            node
-            for node in tree.body
-            if isinstance(node, ast.Import | ast.ImportFrom)
-            or (isinstance(node, ast.FunctionDef) and node.name == function)
-        ]
-        if any(isinstance(node, ast.FunctionDef) for node in chosen):
-            roots = list(chosen)
-    names: list[str] = []
-    for root in roots:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Import):
-                names.extend(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.append(node.module)
-    allowed = set(importable)
-    return [n for n in dict.fromkeys(names) if n.split(".")[0] in allowed]
-
-
-def _function_of(args: Sequence[str]) -> str | None:
-    """The `--function_to_execute` value of a task's executor arguments."""
-    for flag, value in zip(args, args[1:], strict=False):
-        if flag == "--function_to_execute":
-            return value
-    return None
-
-
-def _preload(modules: Sequence[str]) -> None:
-    """Imports modules in the server (import only); a failing one is left to the child."""
-    missing = [name for name in modules if name not in sys.modules]
-    if not missing:
-        return
-    # Arrow's buffers from glibc malloc rather than from the jemalloc shared across forks.
-    ours = "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    for name in missing:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    if ours:
-        os.environ.pop("ARROW_DEFAULT_MEMORY_POOL", None)
-    gc.collect()
-    gc.freeze()  # what the server imported stays shared with its children
-
-
-def _exit_code(exc: SystemExit) -> int:
-    # What the interpreter does with an uncaught SystemExit.
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code
-    print(exc.code, file=sys.stderr)
-    return 1
-
-
-def _thread_settings(env: dict[str, str]) -> None:
-    # OpenMP read OMP_NUM_THREADS when the server loaded it; the task's value must still count.
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = env.get(key, "")
-        if value.isdigit() and int(value) > 0:
-            torch.set_num_threads(int(value))
-            return
-
-
-def _child(request: dict[str, Any], out_fd: int) -> None:
-    """Runs one task in the forked child; never returns."""
-    code = 1
-    try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        os.close(out_fd)
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        env: dict[str, str] = request["env"]
-        os.environ.clear()
-        os.environ.update(env)
-        tempfile.tempdir = None
-        os.chdir(request["cwd"])
-        sys.path[0] = request["cwd"]  # `python -m` puts the working directory first
-        _thread_settings(env)
-        program = Path(tempfile.mkdtemp()) / "ephemeral_component.py"
-        program.write_text(request["source"])
-        sys.argv = ["executor_main", "--component_module_path", str(program), *request["args"]]
-        from kfp.dsl.executor_main import executor_main
-
-        executor_main()
-        code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
-
-
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], int]:
-    header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 1)
-    (size,) = _HEADER.unpack(header)
-    chunks, left = [], size
-    while left:
-        chunk = conn.recv(min(left, 1 << 20))
-        if not chunk:
-            raise ConnectionError("request cut short")
-        chunks.append(chunk)
-        left -= len(chunk)
-    request: dict[str, Any] = json.loads(b"".join(chunks))
-    return request, fds[0]
-
-
-def serve(address: str, importable: Sequence[str], control: IO[str], ready: IO[str]) -> None:
-    """The server loop: forks a child per request until `control` (its stdin) closes.
-
-    Before forking, it imports what the task's source imports from `importable` packages, so
-    that the libraries of a run are imported once, by the first task that needs them.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator decides when to stop
-    _preload(ALWAYS)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen()
-    events = selectors.DefaultSelector()
-    events.register(listener, selectors.EVENT_READ, "accept")
-    events.register(control, selectors.EVENT_READ, "control")
-    children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
-    ready.write("ready\n")
-    ready.flush()
-    while True:
-        for key, _ in events.select():
-            if key.data == "control":
-                for pid, conn in children.values():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGTERM)
-                    conn.close()
-                return
-            if key.data == "accept":
-                conn, _ = listener.accept()
-                try:
-                    request, out_fd = _receive(conn)
-                except (OSError, ValueError, IndexError):
-                    conn.close()
-                    continue
-                function = _function_of(request["args"])
-                _preload(imports_of(request["source"], importable, function))
-                sys.stdout.flush()
-                pid = os.fork()
-                if pid == 0:
-                    for other_fd, (_, other) in children.items():
-                        os.close(other_fd)
-                        other.close()
-                    conn.close()
-                    listener.close()
-                    events.close()
-                    _child(request, out_fd)
-                os.close(out_fd)
-                pidfd = os.pidfd_open(pid)
-                children[pidfd] = (pid, conn)
-                events.register(pidfd, selectors.EVENT_READ, "child")
-                with contextlib.suppress(OSError):
-                    conn.sendall(f"{pid}\n".encode())
-            else:
-                pidfd = key.fd
-                pid, conn = children.pop(pidfd)
-                events.unregister(pidfd)
-                os.close(pidfd)
-                _, status = os.waitpid(pid, 0)
-                with contextlib.suppress(OSError):
-                    conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
-                conn.close()
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:], sys.stdin, sys.stdout)

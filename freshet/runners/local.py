@@ -10,7 +10,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -20,12 +20,15 @@ from freshet.compile import compile_for_local, template_version
 from freshet.config import Settings
 from freshet.errors import BadInput, RegistryError
 from freshet.logs import log_context, say
-from freshet.preflight import run_preflights
+from freshet.preflight import call_preflight, run_preflights
 from freshet.run_id import check_run_id, new_run_id
 from freshet.runners.base import RunRequest, RunResult
 from freshet.runners.events import RunEvents
 from freshet.runners.progress import StepTracker, capture_run, dag_task_names, live_display
 from freshet.summary import RunSummary, read_breakdowns, read_outputs, verification_record
+
+if TYPE_CHECKING:
+    from freshet.runners.forkserver import ForkServer
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,14 @@ class LocalRunner:
         Raises:
             BadInput: Unknown pipeline or parameter, bad value, unusable data.
         """
+        from freshet.runners.forkserver import forking_tasks
+
+        # The fork server starts first: it imports while the template compiles, then serves
+        # the preflights and the steps, which share what it imported.
+        with forking_tasks() as server:
+            return self._submit(request, server)
+
+    def _submit(self, request: RunRequest, server: ForkServer | None) -> RunResult:
         template = request.template or compile_for_local(request.pipeline, self.settings)
         spec = params_module.load_template(template)
         refuse_custom_jobs(spec, template)
@@ -93,7 +104,8 @@ class LocalRunner:
             existing = self._existing(run_id)
             if existing is not None:  # checked again, atomically, below
                 return existing
-            context = run_preflights(spec, values, runner="local")
+            call = server.call if server is not None else call_preflight
+            context = run_preflights(spec, values, runner="local", call=call)
             for note in context.get("notes") or []:
                 say(note, prefix="note: ", console=self.console, event="note")
             data_version = context.get("data_version")
@@ -140,8 +152,6 @@ class LocalRunner:
     ) -> RunSummary:
         from kfp import components, local
 
-        from freshet.runners.forkserver import forking_tasks
-
         tracker = StepTracker(dag_task_names(spec), on_change=events.step_changed)
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
@@ -157,7 +167,6 @@ class LocalRunner:
         error = None
         log_path = run_dir / "pipeline.log"
         with (
-            forking_tasks(),
             capture_run(log_path, tracker) as capture,
             live_display(tracker, self.console),
         ):

@@ -1,7 +1,13 @@
-"""Preflights the tests' small pipelines declare: each records how it was called."""
+"""Preflights the tests' small pipelines declare: each records how it was called.
+
+In this process in `CALLS`; and, when `PREFLIGHT_CALLS_FILE` names a file, as a JSON line
+there with the calling process (a local run calls them in a child of its fork server).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from freshet.errors import BadInput
@@ -12,6 +18,10 @@ NOT_CALLABLE = 3
 
 def _record(name: str, inputs: dict[str, Any], context: dict[str, Any]) -> None:
     CALLS.append((name, dict(inputs), dict(context)))
+    path = os.environ.get("PREFLIGHT_CALLS_FILE")
+    if path:
+        with open(path, "a") as log:
+            log.write(json.dumps({"name": name, "pid": os.getpid(), "context": context}) + "\n")
 
 
 def tie(inputs: dict[str, Any], context: dict[str, Any]) -> None:

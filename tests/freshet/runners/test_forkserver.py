@@ -13,7 +13,8 @@ from kfp import dsl, local
 
 from freshet.components.fetch.core import FetchConfig, fetch
 from freshet.components.train.component import make_train
-from freshet.runners.forkserver import ForkServer, forking_tasks, imports_of, recognise
+from freshet.runners.fork_imports import imports_of
+from freshet.runners.forkserver import ForkServer, forking_tasks, recognise
 
 IMAGE = "python:3.11-slim"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,12 +69,21 @@ def test_what_a_pipeline_cannot_take_is_one_sentence_and_nothing_written(
     assert not (tmp_path / "root").exists()
 
 
-def test_declared_preflights_run_first_and_their_notes_reach_the_user(tmp_path: Path) -> None:
+def test_declared_preflights_run_first_and_their_notes_reach_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("PREFLIGHT_CALLS_FILE", str(calls))
     template = compile_to(checked(), tmp_path / "checked.yaml")
     root = tmp_path / "root"
     code, out, err = run(template, root, "-p", "x=4")
     assert code == 0, out + err
-    assert [name for name, _, _ in preflight_checks.CALLS] == ["tie", "first", "second", "nested"]
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert [call["name"] for call in recorded] == ["tie", "first", "second", "nested"]
+    # each in a child of the run's fork server, which imports their libraries for the steps
+    assert len({call["pid"] for call in recorded}) == 4
+    assert os.getpid() not in {call["pid"] for call in recorded}
+    assert recorded[2]["context"]["data_version"] == "v4"  # what `first` returned
     assert "note: x is 4\nnote: second looked\n" in err
     summary = summary_of(root)
     assert summary["data_version"] == "v4"  # from the preflights' context
