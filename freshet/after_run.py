@@ -52,7 +52,7 @@ def after_local_run(root: Path, summary: RunSummary, summary_path: Path, ops: Op
         ops: Webhook settings.
     """
     from freshet.history import record_run
-    from freshet.report import report_path, write_report
+    from freshet.report import figure_cache_path, report_path, write_report
 
     try:
         record_run(root, summary, summary_path)
@@ -62,6 +62,7 @@ def after_local_run(root: Path, summary: RunSummary, summary_path: Path, ops: Op
         write_report(
             summary.model_dump(),
             summary.artifacts.get("report") or report_path(root, summary.run_id),
+            figure_cache=figure_cache_path(root),
         )
     except Exception:  # noqa: BLE001
         log.warning("The report of run %s could not be written.", summary.run_id, exc_info=True)

@@ -89,33 +89,6 @@ def per_class_png(per_class: dict[str, dict[str, float]]) -> str:
     return _data_uri(figure)
 
 
-def step_durations_png(steps: list[dict[str, Any]]) -> str:
-    """Where the run's time went: one horizontal bar per step (cached steps in grey).
-
-    Returns:
-        A `data:image/png;base64,...` URI.
-    """
-    plt = _pyplot()
-    names = [s["name"] for s in steps][::-1]
-    seconds = [float(s.get("seconds", 0.0)) for s in steps][::-1]
-    colors = [
-        "#d93025"
-        if s.get("status") == "failed"
-        else "#9aa0a6"
-        if s.get("cached") or s.get("status") == "skipped"
-        else "#1a73e8"
-        for s in steps
-    ][::-1]
-    figure, axes = plt.subplots(figsize=(6.5, 0.32 * len(names) + 1.0))
-    bars = axes.barh(names, seconds, color=colors)
-    axes.bar_label(bars, labels=[f"{v:.1f} s" for v in seconds], padding=3, fontsize=8)
-    axes.set_xlabel("seconds")
-    axes.set_xlim(0, max(seconds, default=1.0) * 1.18 + 0.1)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_title("Step durations")
-    return _data_uri(figure)
-
-
 def counts_png(title: str, counts: dict[str, float]) -> str:
     """One horizontal bar per category, in the given order, labelled with its count.
 

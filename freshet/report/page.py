@@ -8,6 +8,8 @@ from typing import Any
 
 from freshet.report.dag import STATE_COLORS, render_svg
 from freshet.report.data import Comparison, ReportData
+from freshet.report.durations import render_durations_svg
+from freshet.report.figure_cache import FigureCache
 from freshet.summary import lower_is_better, metric_order
 
 _CSS = """
@@ -51,6 +53,9 @@ td.n { text-align:right; font-variant-numeric:tabular-nums; }
 svg.dag { max-width:100%; height:auto; font-family:inherit; }
 svg.dag .step-name { font-size:14px; font-weight:600; fill:var(--ink); }
 svg.dag .step-detail { font-size:12px; }
+svg.durations { max-width:100%; height:auto; display:block; font-family:inherit; }
+svg.durations .duration-name { font-size:13px; fill:var(--ink); }
+svg.durations .duration-value { font-size:12px; font-variant-numeric:tabular-nums; }
 img.fig { max-width:100%; height:auto; display:block; margin:0 auto; }
 ul.reasons { margin:8px 0 0; padding-left:20px; }
 .legend span { display:inline-flex; align-items:center; gap:6px; margin-right:14px;
@@ -166,7 +171,7 @@ def _metrics(data: ReportData) -> str:
     return f'<section><h2>Metrics</h2><div class="cards">{"".join(cards)}</div></section>'
 
 
-def _breakdowns(s: dict[str, Any]) -> str:
+def _breakdowns(s: dict[str, Any], figures: FigureCache) -> str:
     """Counts by category that the run's metrics artifacts declared, as bars and a table."""
     from freshet.report.figures import counts_png
 
@@ -181,9 +186,10 @@ def _breakdowns(s: dict[str, Any]) -> str:
             f'<td class="n">{v / total:.1%}</td></tr>'
             for k, v in counts.items()
         )
+        bars = figures.figure(counts_png, title=title, counts=counts)
         sections.append(
             f"<section><h2>{escape(title.capitalize())}</h2>"
-            f'<img class="fig" alt="{escape(title)}" src="{counts_png(title, counts)}">'
+            f'<img class="fig" alt="{escape(title)}" src="{bars}">'
             f"<details><summary>Table</summary><table><tr><th>{escape(title)}</th>"
             f"<th>count</th><th>share</th></tr>{rows}</table></details></section>"
         )
@@ -245,13 +251,15 @@ def _comparison(c: Comparison | None, gate: dict[str, Any]) -> str:
     )
 
 
-def _evaluation(data: ReportData) -> str:
+def _evaluation(data: ReportData, figures: FigureCache) -> str:
     ev = data.evaluation
     if not ev or not ev.get("confusion_matrix"):
         return ""
     from freshet.report.figures import confusion_matrix_png, per_class_png
 
-    matrix = confusion_matrix_png(ev["labels"], ev["confusion_matrix"])
+    matrix = figures.figure(
+        confusion_matrix_png, labels=ev["labels"], matrix=ev["confusion_matrix"]
+    )
     per_class = ev.get("per_class") or {}
     rows = "".join(
         f'<tr><td>{escape(label)}</td><td class="n">{_fmt(v.get("precision"), 3)}</td>'
@@ -261,7 +269,7 @@ def _evaluation(data: ReportData) -> str:
     )
     bars = (
         f'<img class="fig" alt="per-class precision, recall and F1" '
-        f'src="{per_class_png(per_class)}">'
+        f'src="{figures.figure(per_class_png, per_class=per_class)}">'
         if per_class
         else ""
     )
@@ -329,12 +337,7 @@ def _details(data: ReportData) -> str:
         for k, v in sorted((s.get("artifacts") or {}).items())
     )
     notes = "".join(f'<p class="muted">{escape(n)}</p>' for n in data.notes)
-    from freshet.report.figures import step_durations_png
-
-    steps = s.get("steps") or []
-    durations = (
-        f'<img class="fig" alt="step durations" src="{step_durations_png(steps)}">' if steps else ""
-    )
+    durations = render_durations_svg(s.get("steps") or [])
     return (
         f'<div class="grid"><section><h2>Where the time went</h2>{durations}</section>'
         f"<section><h2>Parameters</h2><table>{params}</table></section></div>"
@@ -342,8 +345,14 @@ def _details(data: ReportData) -> str:
     )
 
 
-def render(data: ReportData) -> str:
-    """The whole page for one run."""
+def render(data: ReportData, figures: FigureCache | None = None) -> str:
+    """The whole page for one run.
+
+    Args:
+        data: What the page shows.
+        figures: Where PNG figures are drawn or reused (default: drawn every time).
+    """
+    figures = figures or FigureCache(None)
     s = data.summary
     body = "".join(
         [
@@ -351,12 +360,12 @@ def render(data: ReportData) -> str:
             _error(s),
             _dag(data),
             _metrics(data),
-            _breakdowns(s),
+            _breakdowns(s, figures),
             '<div class="grid">' if _had_gate(s) else "",
             _gate(s) if _had_gate(s) else "",
             _comparison(data.comparison, s.get("gate") or {}) if _had_gate(s) else "",
             "</div>" if _had_gate(s) else "",
-            _evaluation(data),
+            _evaluation(data, figures),
             _verification(data),
             _details(data),
         ]

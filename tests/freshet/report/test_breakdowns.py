@@ -60,5 +60,6 @@ def test_the_report_shows_each_breakdown_and_no_gate_for_a_pipeline_without_one(
     assert "<h2>Prediction distribution</h2>" in html
     assert '<td>cat</td><td class="n">7</td><td class="n">70.0%</td>' in html
     assert "Rejected reasons" not in html  # an empty breakdown is not shown
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 2  # the bars, the steps
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 1  # the bars
+    assert '<svg class="durations"' in html  # the steps' durations
     assert "Gate" not in html and "Against the champion" not in html

@@ -40,15 +40,22 @@ def test_report_renders_with_decoded_images_and_a_visible_confusion_matrix(
             ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY, "
             "width: r.width, height: r.height}; })()"
         )
+        durations = page.evaluate(
+            "(() => { const s = document.querySelector('svg.durations'); "
+            "const r = s.getBoundingClientRect(); return {width: r.width, height: r.height, "
+            "bars: s.querySelectorAll('rect').length, text: s.textContent}; })()"
+        )
         overflow = page.evaluate("document.documentElement.scrollWidth > innerWidth")
         shot = page.screenshot(tmp_path / "report.png")
 
     assert loaded.errors == []
     assert all(url.startswith(("file:", "data:")) for url in loaded.requests), loaded.requests
-    assert len(images) == 3
+    assert len(images) == 2  # the confusion matrix and the per-class bars
     assert all(i["complete"] and i["width"] > 0 and i["height"] > 0 for i in images), images
     assert not overflow, "the page scrolls sideways at 1280 px"
     assert box["width"] > 250 and box["height"] > 250
+    assert durations["width"] > 250 and durations["height"] > 100, durations
+    assert durations["bars"] == 6 and "train" in durations["text"], durations
 
     # The screenshot shows the matrix: its diagonal is the darkest blue of the color map.
     with Image.open(shot) as image:

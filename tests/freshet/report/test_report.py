@@ -5,7 +5,7 @@ from pathlib import Path
 
 from freshet.history import record_run
 from freshet.report import report_path, write_report
-from freshet.report.dag import dag_edges, layers, render_svg
+from freshet.report.dag import dag_edges, layers, load_edges, render_svg
 from tests.freshet.ops_fixtures import at, make_summary, register_champion, write_summary
 from tests.integration.helpers import freshet
 
@@ -16,7 +16,8 @@ def test_a_run_with_a_champion_shows_every_part(tmp_path: Path) -> None:
     html = write_report(summary.model_dump(), tmp_path / "r.html").read_text()
     assert html.startswith("<!DOCTYPE html>")
     assert 'id="confusion-matrix"' in html
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3  # matrix, per class, steps
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 2  # matrix, per class
+    assert '<svg class="durations"' in html  # the step durations: inline, no PNG
     assert "<svg" in html and "train" in html
     assert "accuracy 0.9700 meets the floor 0.9000" in html
     assert "champion v1" in html and "training-old" in html
@@ -90,3 +91,17 @@ def test_cli_writes_the_report_of_a_recorded_run(tmp_path: Path) -> None:
     path = Path(result.stdout.strip())
     assert path == report_path(tmp_path.resolve(), "training-20260101")
     assert 'id="confusion-matrix"' in path.read_text()
+
+
+def test_edges_are_read_from_a_template_with_a_platform_spec(tmp_path: Path) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "root:\n  dag:\n    tasks:\n"
+        "      fetch: {componentRef: {name: f}}\n"
+        "      score: {componentRef: {name: s}}\n"
+        "      train: {componentRef: {name: t}, dependentTasks: [fetch]}\n"
+        "---\nplatforms:\n  kubernetes: {}\n"
+    )
+    assert load_edges(str(template)) == [("fetch", "train")]  # not a chain of all steps
+    template.write_text("root: [unclosed\n")
+    assert load_edges(str(template)) is None
