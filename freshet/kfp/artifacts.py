@@ -9,8 +9,9 @@ scores become the run's `metrics` as a local run's summary has them. The gate ta
 file gives the decision the same way.
 
 That endpoint is the `ArtifactService` of Kubeflow's Data Science Pipelines backend; upstream
-KFP 2.x releases answer 404 there. Nothing here fails a command: what cannot be read becomes
-one note pointing at the run in the KFP UI.
+KFP 2.x releases answer 404 there, and the files are then found under a `gs://` pipeline root
+by the layout upstream's driver gives them (`freshet.kfp.bucket`). Nothing here fails a
+command: what cannot be read becomes one note pointing at the run in the KFP UI.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from freshet.errors import FreshetError
+from freshet.kfp.bucket import RootUnreadable, RunFolder, storage_client
 from freshet.kfp.client import KfpSession, quiet
 
 EVALUATE_TASK = "evaluate"
@@ -117,15 +119,50 @@ def _gcs_bytes(uri: str) -> bytes:
     import importlib
 
     from google.api_core.exceptions import GoogleAPIError
-    from google.auth.exceptions import GoogleAuthError
 
+    client = storage_client()
     try:
-        storage = importlib.import_module("google.cloud.storage")  # untyped package
-        blob = storage.Blob.from_uri(uri, client=storage.Client())
+        blob = importlib.import_module("google.cloud.storage").Blob.from_uri(uri, client=client)
         data: bytes = blob.download_as_bytes()
-    except (GoogleAPIError, GoogleAuthError, OSError) as exc:
+    except (GoogleAPIError, OSError) as exc:
         raise FreshetError(f"{uri} cannot be read: {exc}") from None
     return data
+
+
+class Unreachable(FreshetError):
+    """The artifact API names a file freshet cannot fetch (an in-cluster URI, no signed URL)."""
+
+
+class RunFiles:
+    """Where a run's output files come from: the artifact API, else the `gs://` pipeline root.
+
+    The first 404 of the artifact API (upstream KFP) switches to the pipeline root for the
+    rest of the run's files.
+    """
+
+    def __init__(self, session: KfpSession, run: Any) -> None:
+        self.session = session
+        self.api = True
+        self.folder = RunFolder(session, run)
+
+    def read(self, artifact_id: str, task: str, output: str) -> bytes:
+        """The bytes of a task's output file (the artifact `artifact_id`).
+
+        Raises:
+            Unreachable: The API names a file freshet cannot fetch.
+            RootUnreadable: No artifact API, and nothing to read under the pipeline root.
+            FreshetError: A refusal, or the file is missing.
+        """
+        if self.api:
+            artifact = get_artifact(self.session, artifact_id)
+            if artifact is not None:
+                data = artifact_bytes(self.session, artifact)
+                if data is None:
+                    where = artifact.get("uri") or f"artifact {artifact_id}"
+                    raise Unreachable(f"{where} cannot be read from here")
+                return data
+            self.api = False  # no ArtifactService: upstream Kubeflow Pipelines
+        return self.folder.read(task, output)
 
 
 def evaluation_metrics(document: Any) -> dict[str, float]:
@@ -175,25 +212,25 @@ def run_outcome(session: KfpSession, run: Any) -> dict[str, Any]:
         but its file cannot be read; `{}` when neither task ran.
     """
     link = session.run_url(str(run.run_id))
+    files = RunFiles(session, run)
     result: dict[str, Any] = {}
     for what, task, output, read in OUTPUTS:
         ids = output_artifact_ids(run, task, output)
         if not ids:
             continue  # the task did not run (an earlier step failed, or it is not there)
         try:
-            artifact = get_artifact(session, ids[0])
-            if artifact is None:
-                note = (
-                    "Metrics are not available from this Kubeflow Pipelines backend (it "
-                    f"serves no artifact API): they are in the KFP UI at {link}."
-                )
-                return {**result, "notes": [note]}
-            data = artifact_bytes(session, artifact)
-            if data is None:
-                where = artifact.get("uri") or f"artifact {ids[0]}"
-                note = f"{where} cannot be read from here: the metrics are in the KFP UI at {link}."
-                return {**result, "notes": [note]}
-            result.update(read(json.loads(data)))
+            result.update(read(json.loads(files.read(ids[0], task, output))))
+        except RootUnreadable as exc:  # one note for the run, then stop
+            note = (
+                f"Metrics are not available from this Kubeflow Pipelines backend ({exc}): "
+                f"they are in the KFP UI at {link}."
+            )
+            result.setdefault("notes", []).append(note)
+            return result
+        except Unreachable as exc:
+            note = f"{exc}: the metrics are in the KFP UI at {link}."
+            result.setdefault("notes", []).append(note)
+            return result
         except (FreshetError, ValueError) as exc:
             reason = str(exc).rstrip(".")
             note = f"{what} could not be read ({reason}): see the run at {link}."

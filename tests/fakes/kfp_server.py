@@ -19,6 +19,12 @@ expired signature with 403 and a request carrying credentials with 400, as S3 do
 `kfp_artifacts.py`). With
 `artifact_api=False` that path answers 404 as upstream KFP 2.x does; with
 `signed_urls=False` the artifact has its `uri` but no `download_url`.
+
+Each output artifact's `uri` is where upstream's driver puts it,
+`<pipeline_root>/<pipeline name>/<run id>/<task name>/<uuid4>/<output name>` (kubeflow/pipelines
+2.17.0 `backend/src/v2/driver/driver.go` `provisionOutputs`), and with `storage_endpoint` set
+(a Cloud Storage emulator) a run whose pipeline root is `gs://` has its task's files uploaded
+there, as upstream's launcher does, before the run ends.
 """
 
 from __future__ import annotations
@@ -83,8 +89,10 @@ class FakeKfp:
         execute: bool = True,
         artifact_api: bool = True,
         signed_urls: bool = True,
+        storage_endpoint: str | None = None,
     ) -> None:
         self.token = token
+        self.storage_endpoint = storage_endpoint  # gs:// pipeline roots are this emulator
         self.execute = execute
         self.artifact_api = artifact_api
         self.artifacts = Artifacts()
@@ -346,11 +354,15 @@ class FakeKfp:
         pipeline = record.spec.get("pipelineInfo", {}).get("name", "pipeline")
         experiment = self.experiments.get(record.body.get("experiment_id") or "", {})
         outputs: dict[str, Any] = {}
+        salt = str(uuid.uuid4())  # upstream's driver draws one per task execution
         for name, path in files.items():
-            where = f"{pipeline}/{record.body['run_id']}/{task}/{name}"
+            where = f"{pipeline}/{record.body['run_id']}/{task}/{salt}/{name}"
+            uri = f"{root.rstrip('/')}/{where}"
+            if self.storage_endpoint and uri.startswith("gs://") and Path(path).exists():
+                self._upload(Path(path), uri)
             artifact_id = self.artifacts.add(
                 Path(path),
-                f"{root.rstrip('/')}/{where}",
+                uri,
                 where,
                 namespace=experiment.get("namespace") or "",
                 artifact_type=declared.get(name, {})
@@ -359,6 +371,27 @@ class FakeKfp:
             )
             outputs[name] = {"artifact_ids": [artifact_id]}
         return outputs
+
+    def _upload(self, path: Path, uri: str) -> None:
+        """Puts a task's file (or folder) at its URI in the emulator, as the launcher does."""
+        from google.api_core.exceptions import Conflict
+
+        from tests.fakes.gcs import storage_client
+
+        client = storage_client(str(self.storage_endpoint))
+        bucket_name, _, key = uri.removeprefix("gs://").partition("/")
+        bucket = client.lookup_bucket(bucket_name)
+        if bucket is None:
+            try:
+                bucket = client.create_bucket(bucket_name)
+            except Conflict:
+                bucket = client.bucket(bucket_name)
+        files = [(key, path)] if path.is_file() else [
+            (f"{key}/{f.relative_to(path).as_posix()}", f) for f in sorted(path.rglob("*"))
+            if f.is_file()
+        ]  # fmt: skip
+        for name, file in files:
+            bucket.blob(name).upload_from_filename(str(file))
 
     # -- recurring runs -----------------------------------------------------------------
     def create_recurring(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -587,11 +620,16 @@ def kfp_server(
     execute: bool = True,
     artifact_api: bool = True,
     signed_urls: bool = True,
+    storage_endpoint: str | None = None,
 ) -> Iterator[tuple[str, FakeKfp]]:
     """Serves a fake on a free loopback port; yields its URL `http://127.0.0.1:PORT` and state."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.fake = FakeKfp(
-        token=token, execute=execute, artifact_api=artifact_api, signed_urls=signed_urls
+        token=token,
+        execute=execute,
+        artifact_api=artifact_api,
+        signed_urls=signed_urls,
+        storage_endpoint=storage_endpoint,
     )
     server.fake.artifacts.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

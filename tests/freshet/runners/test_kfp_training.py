@@ -2,13 +2,18 @@
 runs the shipped training pipeline (its kfp-target template) to success and prints its metrics.
 
 Out of process, as a person types it; the fake executes the run with kfp.local, its steps
-reaching the pipeline root (`gs://`) through the Cloud Storage emulator. About a minute.
+reaching the pipeline root (`gs://`) through the Cloud Storage emulator. The fake plays
+upstream Kubeflow Pipelines (the most common backend): no artifact API, each task's output
+files put under the pipeline root where upstream's launcher puts them, and freshet finds the
+metrics there. (The artifact API of Data Science Pipelines is tested in
+tests/freshet/kfp/test_kfp_artifacts.py.) About a minute.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +28,10 @@ from tests.fakes.kfp_server import kfp_server
 def test_submit_training_wait_runs_to_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with storage_emulator() as endpoint, kfp_server() as (url, fake):
+    with (
+        storage_emulator() as endpoint,
+        kfp_server(artifact_api=False, storage_endpoint=endpoint) as (url, fake),
+    ):
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)  # the fake's steps inherit it
         storage_client(endpoint).create_bucket("kfp-root")
         env = {
@@ -49,14 +57,19 @@ def test_submit_training_wait_runs_to_success(
         submitted, finished, metrics, gate = done.stdout.splitlines()
         assert submitted == f"Submitted run training-kfp-1: {link}"
         assert finished == f"Run training-kfp-1 SUCCEEDED: {link}"
-        # The metrics printed are the evaluate task's `evaluation` artifact, read back
-        # through the fake's artifact API and its signed download URL.
-        # and the gate's decision from its `report` artifact, the same way.
+        # The metrics printed are the evaluate task's `evaluation` file, and the gate's
+        # decision its `report` file, read from the pipeline root (the artifact API is 404).
         tasks = {t["display_name"]: t for t in run.body["run_details"]["task_details"]}
+        store = storage_client(endpoint).bucket("kfp-root")
+        prefix = f"root/training/{run.body['run_id']}"
 
         def artifact(task: str, output: str) -> Any:
             [artifact_id] = tasks[task]["outputs"][output]["artifact_ids"]
-            return json.loads(fake.artifacts[artifact_id].path.read_text())
+            uri = fake.artifacts[artifact_id].body["uri"]
+            assert re.fullmatch(f"gs://kfp-root/{prefix}/{task}/[0-9a-f-]{{36}}/{output}", uri)
+            stored = store.blob(uri.removeprefix("gs://kfp-root/")).download_as_bytes()
+            assert stored == fake.artifacts[artifact_id].path.read_bytes()
+            return json.loads(stored)
 
         evaluation, report = artifact("evaluate", "evaluation"), artifact("gate", "report")
         expected = {**evaluation["metrics"], "test_rows": evaluation["test_rows"]}
