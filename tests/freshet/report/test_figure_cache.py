@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import freshet.report.figure_cache as figure_cache
-from freshet.report import figure_cache_path, write_report
+from freshet.report import figure_cache_path, report_path, write_report
 from freshet.report.figure_cache import FigureCache, figure_key
 from freshet.report.figures import counts_png
-from tests.freshet.ops_fixtures import make_summary, register_champion
+from tests.freshet.ops_fixtures import make_summary, register_champion, write_summary
 
 REPO = Path(__file__).resolve().parents[3]
 PNG_URI = re.compile(r'src="(data:image/png;base64,[^"]+)"')
@@ -140,3 +140,14 @@ def test_the_least_recently_used_entries_beyond_the_limit_are_removed(
         if name == "c":
             assert len(list(tmp_path.glob("*.png.b64"))) == 2
     assert drawn == ["a", "b", "c", "b"]
+
+
+def test_a_local_runs_report_keeps_its_figures_under_the_roots_cache(tmp_path: Path) -> None:
+    from freshet.after_run import after_local_run
+    from freshet.ops_settings import OpsSettings
+
+    summary = make_summary(tmp_path, "training-1")
+    after_local_run(tmp_path, summary, write_summary(tmp_path, summary), OpsSettings())
+    html = report_path(tmp_path, "training-1").read_text()
+    entries = sorted(p.read_text() for p in (tmp_path / "cache" / "report-figures").iterdir())
+    assert entries == sorted(PNG_URI.findall(html)) and len(entries) == 2
