@@ -17,6 +17,16 @@ _TYPES = {
 }
 
 
+def yaml_documents(text: str) -> list[Any]:
+    """The YAML documents of a text, parsed by libyaml when PyYAML has it (~8x faster).
+
+    Raises:
+        yaml.YAMLError: The text is not YAML.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return list(yaml.load_all(text, Loader=loader))
+
+
 def load_template(path: Path) -> dict[str, Any]:
     """Reads a compiled pipeline YAML.
 
@@ -27,7 +37,7 @@ def load_template(path: Path) -> dict[str, Any]:
         raise BadInput(f"Pipeline template not found: '{path}'.")
     try:
         # A template with Kubernetes settings has a second document: the platform spec.
-        spec = next(iter(yaml.safe_load_all(path.read_text())), None)
+        spec = next(iter(yaml_documents(path.read_text())), None)
     except yaml.YAMLError:
         raise BadInput(f"The pipeline template '{path}' is not valid YAML.") from None
     if not isinstance(spec, dict) or "pipelineInfo" not in spec or "root" not in spec:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from freshet.errors import BadInput, FreshetError
+from freshet.preflight_cache import PreflightCache
 from freshet.references import check_reference, described, load_reference
 
 PREFLIGHT_ENV = "FRESHET_PREFLIGHT"
@@ -119,6 +120,7 @@ def run_preflights(
     runner: str = "local",
     skip_unreadable: bool = False,
     call: PreflightCall = call_preflight,
+    cache: PreflightCache | None = None,
 ) -> dict[str, Any]:
     """Calls a pipeline's declared preflights in DAG order with one shared context.
 
@@ -130,6 +132,8 @@ def run_preflights(
             `BadInput` (data readable only where the steps run, no credentials here) is
             skipped with a note instead of stopping the run.
         call: How each preflight is called (default: in this process).
+        cache: Where the results of preflights that opted in (`preflight_cache.cached_on`)
+            are kept and reused while their key is the same; None: every one is called.
 
     Returns:
         The context: what the preflights returned, merged; `notes` always present.
@@ -141,8 +145,14 @@ def run_preflights(
     context: dict[str, Any] = {"notes": [], "runner": runner}
     for preflight in find_preflights(spec, values):
         what = f"Preflight of task '{preflight.task}'"
+        key = cache.key(preflight.reference, preflight.inputs, context) if cache else None
+        kept = cache.get(key) if cache is not None and key is not None else None
         try:
-            returned = call(preflight.task, preflight.reference, dict(preflight.inputs), context)
+            returned = (
+                kept
+                if kept is not None
+                else call(preflight.task, preflight.reference, dict(preflight.inputs), context)
+            )
         except BadInput:
             raise
         except Exception as exc:
@@ -155,13 +165,15 @@ def run_preflights(
                 f"({described(exc)})"
             )
             continue
-        if returned is None:
-            continue
-        if not isinstance(returned, dict):
+        if returned is not None and not isinstance(returned, dict):
             raise BadInput(
                 f"{what} '{preflight.reference}' returned {type(returned).__name__}, "
                 "not a dict or None."
             )
+        if cache is not None and key is not None and kept is None:
+            cache.put(key, returned or {})
+        if not returned:
+            continue
         notes = context["notes"]
         context.update(returned)
         if context.get("notes") is not notes:

@@ -52,6 +52,7 @@ class Evaluation:
     data_version: str = ""
     producer: str = ""
     framework: str = ""
+    model_digest: str = ""  # of the scored model's contract files (registry.model_digest)
 
     @property
     def headline(self) -> str:
@@ -232,6 +233,7 @@ def score(
 
     from freshet.components.fetch.core import DatasetSchema
     from freshet.contract.runtime import ContractModel, frame_feeds
+    from freshet.registry.base import model_digest
 
     schema = DatasetSchema.load(dataset_dir)
     model = ContractModel.load(model_dir)
@@ -259,6 +261,7 @@ def score(
             data_version=schema.data_version,
             producer=signature.producer,
             framework=signature.framework,
+            model_digest=model_digest(model_dir),
         )
     y_true, labels = index.sorted_unknown(y_true)
     scalars, matrix, per_class = classification_metrics(y_true, predicted, labels)
@@ -273,6 +276,7 @@ def score(
         data_version=schema.data_version,
         producer=signature.producer,
         framework=signature.framework,
+        model_digest=model_digest(model_dir),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from freshet.errors import BadInput
+from freshet.preflight_cache import cached_on
 
 
 def _text(inputs: dict[str, Any], name: str, default: str) -> str:
@@ -26,6 +27,19 @@ def _seed(inputs: dict[str, Any]) -> int:
     return int(value)
 
 
+def _data_identity(inputs: dict[str, Any], context: dict[str, Any]) -> str | None:
+    """The data's version (what the result depends on beyond the inputs), for a local run."""
+    if context.get("runner") != "local" or not isinstance(inputs.get("data_uri"), str):
+        return None
+    from freshet.components.fetch.sources import data_version
+
+    try:
+        return data_version(inputs["data_uri"])
+    except Exception:  # the check itself says what is wrong with the data
+        return None
+
+
+@cached_on(_data_identity)
 def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Reads and checks the dataset as fetch will, and says what the run will train.
 

@@ -16,7 +16,9 @@ def gate(
     max_regression: float,
     report: Output[Artifact],
 ) -> str:
-    """Decides pass or reject against the floor and the champion; returns the decision.
+    """Decides against the floor and the champion; returns passed, rejected or unchanged.
+
+    Unchanged: the candidate is the champion's very model, so there is nothing to ship.
 
     The champion is scored again on this run's test split (`dataset`), so candidate and
     champion are compared on the same rows.

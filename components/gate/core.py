@@ -7,7 +7,8 @@ candidate), so both are judged on the same rows; the metric stored with it in th
 came from other data. A champion that cannot be scored on this data (another task or other
 labels, features the dataset lacks, a model from before the contract) does not fail the run:
 the reasons say why, and the candidate is judged by the floor only. The first model ever is
-judged by the floor only too.
+judged by the floor only too. A candidate that is the champion's very model (a re-run on data
+already trained on, its train step served from the cache) is `unchanged`: nothing to ship.
 """
 
 from __future__ import annotations
@@ -27,9 +28,19 @@ if TYPE_CHECKING:
 
 PASSED = "passed"
 REJECTED = "rejected"
+UNCHANGED = "unchanged"  # the candidate is the champion itself: nothing new to ship
 _TOLERANCE = 1e-12
 
-__all__ = ["PASSED", "REJECTED", "ChampionScore", "GateDecision", "GatePolicy", "decide", "judge"]
+__all__ = [
+    "PASSED",
+    "REJECTED",
+    "UNCHANGED",
+    "ChampionScore",
+    "GateDecision",
+    "GatePolicy",
+    "decide",
+    "judge",
+]
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,28 @@ def decide(
     )
 
 
+def unchanged(candidate: float, policy: GatePolicy, champion: ModelVersion) -> GateDecision:
+    """The decision when the candidate is the champion's very model (same contract digest).
+
+    A re-run on data already trained on gives the model its cache holds: re-scoring it, then
+    packaging, verifying and registering it again would only repeat what made it champion.
+    """
+    return GateDecision(
+        metric=policy.metric.name,
+        direction=policy.metric.direction,
+        candidate=candidate,
+        champion=None,
+        champion_version=champion.version,
+        threshold=policy.threshold,
+        max_regression=policy.max_regression,
+        decision=UNCHANGED,
+        reasons=[
+            f"The candidate is champion v{champion.version} itself (model "
+            f"{champion.model_digest}): nothing new to package, verify or register."
+        ],
+    )
+
+
 def _incompatible(champion_dir: Path, candidate: Evaluation) -> str:
     """Why the champion's signature cannot be compared with the candidate ("" when it can)."""
     from freshet.contract import load_signature
@@ -224,6 +257,8 @@ def judge(
             f"{', '.join(sorted(candidate.metrics))}."
         )
     version = registry.champion(model_name)
+    if version is not None and candidate.model_digest == version.model_digest != "":
+        return unchanged(candidate.metrics[name], policy, version)
     champion = (
         champion_score(registry, version, candidate, dataset_dir, name)
         if version is not None

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from freshet.components.gate.policy import check_max_regression, parse_threshold, resolve_metric
+from freshet.preflight_cache import cached_on, inputs_only
 
 
+@cached_on(inputs_only)
 def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any] | None:
     """Checks `gate_metric`, `gate_threshold` and `max_regression` where they are known.
 

@@ -10,10 +10,14 @@ wrong shape or has a layer ONNX cannot express stops the run before it starts. N
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from freshet.errors import BadInput
+from freshet.preflight_cache import cached_on
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
 
@@ -37,6 +41,25 @@ def _config(inputs: dict[str, Any]) -> Any:
     return TrainConfig(**values)
 
 
+def _factory_identity(inputs: dict[str, Any], context: dict[str, Any]) -> str | None:
+    """The source of the model factory's module (freshet's own MLP: freshet's version)."""
+    reference = inputs.get("model_factory") or ""
+    if not isinstance(reference, str):
+        return None
+    if not reference:
+        return "built-in"
+    from freshet.references import import_project
+
+    import_project()
+    try:
+        spec = importlib.util.find_spec(reference.partition(":")[0])
+        origin = spec.origin if spec is not None else None
+        return hashlib.sha256(Path(origin).read_bytes()).hexdigest() if origin else None
+    except (ImportError, OSError, ValueError):  # the check itself says what is wrong
+        return None
+
+
+@cached_on(_factory_identity)
 def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Checks the train task's settings and model factory; exports the model on a dummy batch.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from freshet.errors import BadInput
+from freshet.preflight_cache import cached_on, inputs_only
 
 _FIELDS: dict[str, type] = {
     "seed": int,
@@ -18,6 +19,7 @@ _FIELDS: dict[str, type] = {
 }
 
 
+@cached_on(inputs_only)
 def check(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any] | None:
     """Checks the settings known before the run (those wired from other tasks are skipped).
 

@@ -204,12 +204,14 @@ def _stderr_fd() -> int:
 
 def rebuilt_error(record: dict[str, str]) -> Exception:
     """The caller's equivalent of an error a forked child reported (`fork_worker.error_record`)."""
+    import builtins
+
     import freshet.errors
 
     base: type[Exception] = {"BadInput": BadInput, "FreshetError": FreshetError}.get(
         record["kind"], Exception
     )
-    known = getattr(freshet.errors, record["name"], None)
+    known = getattr(freshet.errors, record["name"], None) or getattr(builtins, record["name"], None)
     if isinstance(known, type) and issubclass(known, base):
         error: Exception = known(record["message"])
         return error

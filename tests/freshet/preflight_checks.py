@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from freshet.errors import BadInput
+from freshet.preflight_cache import cached_on, inputs_only
 
 CALLS: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
 NOT_CALLABLE = 3
@@ -57,3 +58,28 @@ def crash(inputs: dict[str, Any], context: dict[str, Any]) -> None:
 
 def not_a_dict(inputs: dict[str, Any], context: dict[str, Any]) -> list[str]:
     return ["x"]
+
+
+def _data_version(inputs: dict[str, Any], context: dict[str, Any]) -> str | None:
+    return os.environ.get("PREFLIGHT_DATA_VERSION")  # unset: cannot tell, never reused
+
+
+@cached_on(_data_version)
+def versioned(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    _record("versioned", inputs, context)
+    return {"data_version": f"{os.environ.get('PREFLIGHT_DATA_VERSION')}-{inputs['x']}"}
+
+
+@cached_on(inputs_only)
+def refuse_kept(inputs: dict[str, Any], context: dict[str, Any]) -> None:
+    _record("refuse_kept", inputs, context)
+    if inputs["x"] < 0:
+        raise BadInput(f"x must not be negative: {inputs['x']}.")
+
+
+def where(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    return {"pid": os.getpid(), "parent": os.getppid(), "inputs": inputs, "context": context}
+
+
+def not_json(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    return {"labels": {1, 2}}

@@ -59,6 +59,13 @@ def test_rerun_unchanged_serves_fetch_and_train_from_cache(
     assert warm["metrics"] == cold["metrics"]
     assert warm["run_id"] != cold["run_id"]
     assert warm["champion"]["version"] == 1 and not warm["champion"]["promoted_by_this_run"]
+    # the candidate is the champion's very model: nothing to package, verify or register
+    assert warm["decision"] == "unchanged"
+    assert "is champion v1 itself" in warm["gate"]["reasons"][0]
+    assert all(steps[name]["status"] == "skipped" for name in ("package", "verify", "register"))
+    # the preflights' results were kept by the first run and reused (nothing new kept)
+    kept = sorted((workdir / "root/cache/preflight").glob("*.json"))
+    assert len(kept) == 3  # fetch, train and gate opted in
 
 
 def test_changed_data_at_same_path_reruns_fetch(workdir: Path) -> None:

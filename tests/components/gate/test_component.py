@@ -37,16 +37,36 @@ def run_gate(tmp_path: Path, data: Path, **params: object) -> tuple[str, Artifac
 def test_gate_writes_the_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_dataset(tmp_path / "data", regression_frame(200), "regression")
     train_linear(data, tmp_path / "model")
-    LocalRegistry(tmp_path / "registry").register("m", tmp_path / "model", metrics={"rmse": 1.0})
+    older = write_dataset(tmp_path / "older", regression_frame(120), "regression")
+    train_linear(older, tmp_path / "champion")
+    registry = LocalRegistry(tmp_path / "registry")
+    registry.register("m", tmp_path / "champion", metrics={"rmse": 1.0})
 
-    decision, report = run_gate(tmp_path, data, max_regression=0.5)
+    decision, report = run_gate(tmp_path, data, max_regression=100.0)
 
     record = json.loads((tmp_path / "report").read_text())
-    assert decision == record["decision"] == "passed"  # the same model, scored on the same rows
+    assert decision == record["decision"] == "passed"
     assert record["metric"] == "rmse" and record["champion_version"] == 1
-    assert record["champion"] == record["candidate"]  # not the stored 1.0
+    on_this_split = score(tmp_path / "champion", data).metrics["rmse"]
+    assert record["champion"] == on_this_split != 1.0  # scored on these rows, not the stored
     assert report.metadata == {"decision": "passed", "reasons": record["reasons"]}
     assert capsys.readouterr().out.startswith("gate: passed: No ceiling on rmse")
+
+
+def test_the_champions_own_model_is_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_dataset(tmp_path / "data", regression_frame(200), "regression")
+    train_linear(data, tmp_path / "model")
+    LocalRegistry(tmp_path / "registry").register("m", tmp_path / "model", metrics={"rmse": 1.0})
+
+    decision, report = run_gate(tmp_path, data)
+
+    record = json.loads((tmp_path / "report").read_text())
+    assert decision == record["decision"] == "unchanged"
+    assert record["champion_version"] == 1 and record["champion"] is None
+    assert report.metadata == {"decision": "unchanged", "reasons": record["reasons"]}
+    assert capsys.readouterr().out.startswith("gate: unchanged: The candidate is champion v1")
 
 
 def test_bad_parameter_is_one_line(tmp_path: Path) -> None:

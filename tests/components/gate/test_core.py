@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from freshet.components.evaluate.core import Evaluation, score
-from freshet.components.gate.core import ChampionScore, GatePolicy, decide, judge
+from freshet.components.gate.core import UNCHANGED, ChampionScore, GatePolicy, decide, judge
 from freshet.errors import BadInput
 from freshet.registry import LocalRegistry
 from freshet.registry_gcs import GcsRegistry
@@ -263,3 +263,29 @@ def test_the_champion_in_cloud_storage_is_downloaded_and_scored(
     assert decision.champion == score(world["model-old"], world["new"]).metrics["log_loss"]
     assert decision.direction == "lower" and decision.threshold is None
     assert decision.passed == (candidate.metrics["log_loss"] <= decision.champion + 0.05)
+
+
+def test_the_champions_very_model_is_unchanged_without_scoring_it(
+    world: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = LocalRegistry(tmp_path / "registry")
+    registered(registry, world["model-old"], world["old"])
+    candidate = score(world["model-old"], world["new"])  # the same model, on newer rows
+    assert candidate.model_digest == registry.get("m", 1).model_digest != ""
+
+    def no_scoring(*args: Any) -> None:
+        raise AssertionError("the champion was scored again")
+
+    monkeypatch.setattr("freshet.components.gate.core.champion_score", no_scoring)
+    decision = judge(candidate, world["new"], registry, "m", GatePolicy.parse("classification"))
+    assert decision.decision == UNCHANGED and not decision.passed
+    assert decision.champion_version == 1 and decision.champion is None
+    assert decision.reasons == [
+        f"The candidate is champion v1 itself (model {candidate.model_digest}): nothing new "
+        "to package, verify or register."
+    ]
+    # another model is judged as before: against the champion scored on this split
+    other = score(world["model-new"], world["new"])
+    monkeypatch.undo()
+    judged = judge(other, world["new"], registry, "m", GatePolicy.parse("classification"))
+    assert judged.decision != UNCHANGED and judged.champion is not None

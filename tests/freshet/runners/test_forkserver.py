@@ -212,3 +212,26 @@ def test_sigterm_to_a_forked_train_step_saves_its_checkpoint(
     out = capsys.readouterr().out
     assert "TrainingInterrupted: Training stopped by SIGTERM at step" in out
     assert not (model / "model.pt").exists()
+
+
+def test_a_preflight_call_runs_in_a_child_and_returns_plain_values(server: ForkServer) -> None:
+    context = {"notes": ["n"], "runner": "local"}
+    found = server.call("t", "tests.freshet.preflight_checks:where", {"x": 4}, context)
+    assert found["parent"] == server.process.pid and found["pid"] != os.getpid()
+    assert found["inputs"] == {"x": 4} and found["context"] == context
+
+
+def test_what_a_forked_preflight_raises_reads_as_it_would_here(server: ForkServer) -> None:
+    from freshet.errors import BadInput
+
+    refuse = "tests.freshet.preflight_checks:refuse"
+    with pytest.raises(BadInput, match=r"^x must not be negative: -1\.$"):
+        server.call("t", refuse, {"x": -1}, {})
+    with pytest.raises(Exception, match="^cannot reach gs://bucket from here$") as crashed:
+        server.call("t", "tests.freshet.preflight_checks:crash", {}, {})
+    assert type(crashed.value).__name__ == "ConnectionError"
+    assert not isinstance(crashed.value, BadInput)
+    with pytest.raises(BadInput, match="^Preflight of task 't' 'no_such_module:check'"):
+        server.call("t", "no_such_module:check", {}, {})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        server.call("t", "tests.freshet.preflight_checks:not_json", {}, {})
