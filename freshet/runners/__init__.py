@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from freshet.config import Settings
 from freshet.runners.base import Runner, RunRequest, RunResult
+
+if TYPE_CHECKING:  # kept out of the fork server's start (freshet.runners.fork_worker)
+    from rich.console import Console
+
+    from freshet.config import Settings
 
 
 def get_runner(settings: Settings, console: Console | None = None) -> Runner:

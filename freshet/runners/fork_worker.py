@@ -124,6 +124,7 @@ def _call_child(request: dict[str, Any], result_fd: int, log_fd: int) -> None:
     code = 1
     try:
         _enter(request, log_fd)
+        sys.path[:] = request["path"]
         from freshet.preflight import call_preflight
 
         call = request["call"]
