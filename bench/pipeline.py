@@ -7,7 +7,9 @@ steps, summary and report all count. Per round, on the same data and parameters:
      one process (verify still starts `freshet serve` as a child, as the step does);
   2. the compiled pipeline through the local runner (kfp.local orchestrating, each Python
      step forked from the run's fork server), cold: a new root and build folder;
-  3. the same again, warm (same root: fetch, train and evaluate served from the cache);
+  3. the same again, warm (same root: the preflights' results, fetch, train and evaluate
+     served from the cache; the gate finds the candidate is the champion's very model, so
+     package, verify and register are skipped as `unchanged`);
   4. cold again with FRESHET_FORKSERVER=off (a fresh interpreter per step, as before).
 Prints wall seconds of each, the ratios pipeline/direct and warm/cold, and the fixed cost of
 one step: a component that does nothing, run by kfp.local forked and as a subprocess.
