@@ -21,7 +21,7 @@ import struct
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -89,17 +89,12 @@ def _leave(code: int) -> None:
     os._exit(code)
 
 
-def _child(request: dict[str, Any], out_fd: int) -> None:
-    """Runs one task in the forked child; never returns."""
+def _in_child(request: dict[str, Any], out_fd: int, body: Callable[[], None]) -> None:
+    """Runs `body` as the caller's process would (`_enter`), then leaves; never returns."""
     code = 1
     try:
         _enter(request, out_fd)
-        program = Path(tempfile.mkdtemp()) / "ephemeral_component.py"
-        program.write_text(request["source"])
-        sys.argv = ["executor_main", "--component_module_path", str(program), *request["args"]]
-        from kfp.dsl.executor_main import executor_main
-
-        executor_main()
+        body()
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc)
@@ -107,6 +102,20 @@ def _child(request: dict[str, Any], out_fd: int) -> None:
         traceback.print_exc()
     finally:
         _leave(code)
+
+
+def _child(request: dict[str, Any], out_fd: int) -> None:
+    """Runs one task in the forked child, as kfp's command would; never returns."""
+
+    def execute() -> None:
+        program = Path(tempfile.mkdtemp()) / "ephemeral_component.py"
+        program.write_text(request["source"])
+        sys.argv = ["executor_main", "--component_module_path", str(program), *request["args"]]
+        from kfp.dsl.executor_main import executor_main
+
+        executor_main()
+
+    _in_child(request, out_fd, execute)
 
 
 def error_record(exc: BaseException) -> dict[str, str]:
@@ -121,27 +130,23 @@ def error_record(exc: BaseException) -> dict[str, str]:
 
 def _call_child(request: dict[str, Any], result_fd: int, log_fd: int) -> None:
     """Calls one preflight in the forked child, its JSON result on `result_fd`; never returns."""
-    code = 1
-    try:
-        _enter(request, log_fd)
+
+    def call() -> None:
         sys.path[:] = request["path"]
         from freshet.preflight import call_preflight
 
-        call = request["call"]
+        asked = request["call"]
         try:
-            value = call_preflight(call["task"], call["reference"], call["inputs"], call["context"])
+            value = call_preflight(
+                asked["task"], asked["reference"], asked["inputs"], asked["context"]
+            )
             reply = json.dumps({"value": value})
         except Exception as exc:  # the caller raises its equivalent
             reply = json.dumps({"error": error_record(exc)})
         with open(result_fd, "w") as result:
             result.write(reply)
-        code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        _leave(code)
+
+    _in_child(request, log_fd, call)
 
 
 def _modules_of(request: dict[str, Any], importable: Sequence[str]) -> list[str]:
