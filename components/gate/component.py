@@ -37,7 +37,9 @@ def gate(
         raise SystemExit(f"gate: {exc}") from None
     with open(report.path, "w") as handle:
         handle.write(decision.to_json())
-    report.metadata.update({"decision": decision.decision, "reasons": decision.reasons})
+    report.metadata.update(
+        {"decision": decision.decision, "reasons": decision.reasons, "metric": decision.metric}
+    )
     print(f"gate: {decision.decision}: " + " ".join(decision.reasons))
     return decision.decision
 

@@ -49,8 +49,12 @@ class VertexRuns:
         return str(JobView.of(job).state)
 
     def outcome(self, run_id: str) -> dict[str, Any]:
-        """See `RemoteRuns.outcome`: none yet (Vertex shows a run's metrics in its console)."""
-        return {}
+        """See `RemoteRuns.outcome`: the evaluate task's metrics and the gate's decision."""
+        from freshet.gcp.run_outcomes import run_outcomes
+
+        job = self._client().get_pipeline_job(name=self.session.job_name(run_id))
+        found = run_outcomes(job)
+        return {key: found[key] for key in ("metrics", "gate", "decision") if key in found}
 
     def url(self, run_id: str) -> str:
         """See `RemoteRuns.url`."""

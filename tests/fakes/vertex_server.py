@@ -74,6 +74,8 @@ class FakeVertex:
         self._jobs: dict[str, _Job] = {}
         self._schedules: dict[str, v1.Schedule] = {}
         self._scripts: dict[str, list[v1.PipelineState]] = {}
+        # job id -> task name -> output name -> the artifact's metadata, recorded on success
+        self._outputs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._failures: dict[str, deque[tuple[grpc.StatusCode, str]]] = defaultdict(deque)
         self._next_schedule = 1
         self.calls: list[Call] = []
@@ -113,6 +115,7 @@ class FakeVertex:
             self._jobs.clear()
             self._schedules.clear()
             self._scripts.clear()
+            self._outputs.clear()
             self._failures.clear()
             self.calls.clear()
         self.custom_jobs.reset()
@@ -120,11 +123,19 @@ class FakeVertex:
         self.endpoints.reset()
         self.metadata.reset()
 
-    def script(self, job_id: str, states: Iterable[v1.PipelineState]) -> None:
+    def script(
+        self,
+        job_id: str,
+        states: Iterable[v1.PipelineState],
+        outputs: dict[str, dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
         """The states a job with `job_id` goes through: the first at creation, then the next
-        one after each GetPipelineJob."""
+        one after each GetPipelineJob; with `outputs` ({task: {output: metadata}}), the output
+        artifacts its tasks record when it succeeds, as Vertex lists them in task details."""
         with self._lock:
             self._scripts[job_id] = list(states)
+            if outputs is not None:
+                self._outputs[job_id] = outputs
 
     def fail_next(self, method: str, code: grpc.StatusCode, times: int = 1) -> None:
         """The next `times` calls of `method` (e.g. "CreatePipelineJob") fail with `code`."""
@@ -272,7 +283,7 @@ class FakeVertex:
             seen = v1.PipelineJob(entry.job)
             if entry.states and entry.job.state not in _DONE:
                 entry.job.state = entry.states.popleft()
-                _update_tasks(entry.job)
+                _update_tasks(entry.job, self._outputs.get(request.name.rsplit("/", 1)[-1], {}))
             return seen
 
     def _list_jobs(
@@ -408,9 +419,27 @@ def _job_filter(text: str) -> Callable[[v1.PipelineJob], bool]:
     return lambda job: all(test(job) for test in tests)
 
 
-def _update_tasks(job: v1.PipelineJob) -> None:
-    """Gives a job task details that follow its state, as Vertex reports them."""
-    tasks = list(job.pipeline_spec.get("root", {}).get("dag", {}).get("tasks", {}))
+def _task_names(spec: dict[str, Any]) -> list[str]:
+    """Every task of a pipeline spec, those inside sub-DAGs (exit handler, conditions) too."""
+    components = spec.get("components", {})
+
+    def walk(dag: dict[str, Any]) -> list[str]:
+        names: list[str] = []
+        for name, task in dag.get("tasks", {}).items():
+            names.append(name)
+            inner = components.get(task.get("componentRef", {}).get("name", ""), {})
+            names += walk(inner.get("dag", {}))
+        return names
+
+    return walk(spec.get("root", {}).get("dag", {}))
+
+
+def _update_tasks(
+    job: v1.PipelineJob, outputs: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> None:
+    """Gives a job task details that follow its state, as Vertex reports them (with the
+    scripted output artifacts of its tasks once it succeeded)."""
+    tasks = _task_names(dict(job.pipeline_spec))
     task_state = v1.PipelineTaskDetail.State
     if job.state == State.PIPELINE_STATE_RUNNING:
         states = [task_state.SUCCEEDED] + [task_state.RUNNING] + [task_state.PENDING] * len(tasks)
@@ -428,3 +457,10 @@ def _update_tasks(job: v1.PipelineJob) -> None:
             for i, (name, state) in enumerate(zip(tasks, states, strict=False))
         ],
     )
+    if job.state != State.PIPELINE_STATE_SUCCEEDED:
+        return
+    root = job.runtime_config.gcs_output_directory.rstrip("/")
+    for task in job.job_detail.task_details:
+        for output, metadata in (outputs or {}).get(task.task_name, {}).items():
+            artifact = v1.Artifact(uri=f"{root}/{task.task_name}/{output}", metadata=metadata)
+            task.outputs[output] = v1.PipelineTaskDetail.ArtifactList(artifacts=[artifact])

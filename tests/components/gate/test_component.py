@@ -49,7 +49,7 @@ def test_gate_writes_the_record(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert record["metric"] == "rmse" and record["champion_version"] == 1
     on_this_split = score(tmp_path / "champion", data).metrics["rmse"]
     assert record["champion"] == on_this_split != 1.0  # scored on these rows, not the stored
-    assert report.metadata == {"decision": "passed", "reasons": record["reasons"]}
+    assert report.metadata == {"decision": "passed", "reasons": record["reasons"], "metric": "rmse"}
     assert capsys.readouterr().out.startswith("gate: passed: No ceiling on rmse")
 
 
@@ -65,7 +65,11 @@ def test_the_champions_own_model_is_unchanged(
     record = json.loads((tmp_path / "report").read_text())
     assert decision == record["decision"] == "unchanged"
     assert record["champion_version"] == 1 and record["champion"] is None
-    assert report.metadata == {"decision": "unchanged", "reasons": record["reasons"]}
+    assert report.metadata == {
+        "decision": "unchanged",
+        "reasons": record["reasons"],
+        "metric": "rmse",
+    }
     assert capsys.readouterr().out.startswith("gate: unchanged: The candidate is champion v1")
 
 

@@ -42,6 +42,38 @@ def test_submit_wait_follows_the_run_to_success(vertex: VertexServices) -> None:
     assert sent.pipeline_job.runtime_config.parameter_values["epochs"] == 2
 
 
+def test_submit_wait_prints_the_runs_metrics_and_gate_decision(vertex: VertexServices) -> None:
+    reasons = ["accuracy 0.9630 meets the floor 0.9000.", "No champion yet: floor only."]
+    vertex.vertex.script(
+        "training-m1",
+        [State.PIPELINE_STATE_RUNNING, State.PIPELINE_STATE_SUCCEEDED],
+        outputs={
+            "evaluate": {"metrics": {"accuracy": 0.963, "log_loss": 0.12, "test_rows": 270}},
+            "gate": {"report": {"decision": "passed", "reasons": reasons, "metric": "accuracy"}},
+        },
+    )
+    result = cli.invoke(app, ["submit", "--run-id", "training-m1", "--wait"], env={"COLUMNS": "60"})
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    [metrics] = [line for line in lines if line.startswith("metrics: ")]
+    assert metrics.startswith("metrics: accuracy=0.9630, ")  # the gate's metric first
+    assert set(metrics[len("metrics: ") :].split(", ")) == {
+        "accuracy=0.9630",
+        "log_loss=0.1200",
+        "test_rows=270",
+    }
+    assert (
+        "gate: passed (accuracy 0.9630 meets the floor 0.9000; No champion yet: floor only)"
+        in lines
+    )
+    shown = cli.invoke(
+        app, ["runs", "show", "--remote", "--runner", "vertex", "--json", "training-m1"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert '"decision": "passed"' in shown.stdout and '"accuracy": 0.963' in shown.stdout
+
+
 def test_submit_wait_exits_1_when_the_run_fails(vertex: VertexServices) -> None:
     vertex.vertex.script(
         "training-f1", [State.PIPELINE_STATE_PENDING, State.PIPELINE_STATE_RUNNING,
