@@ -116,6 +116,7 @@ class FakeVertex:
             self._schedules.clear()
             self._scripts.clear()
             self._outputs.clear()
+            self._next_schedule = 1  # ids as a fresh project's, whatever ran before
             self._failures.clear()
             self.calls.clear()
         self.custom_jobs.reset()
