@@ -178,6 +178,15 @@ def _show(kfp_run_id: str, *extra: str) -> Any:
     return cli.invoke(app, ["runs", "show", kfp_run_id, "--remote", "--runner", "kfp", *extra])
 
 
+def _show_upstream(kfp_env: KfpEnv, scored: Scored, root: str) -> tuple[Any, list[str]]:
+    """`runs show --remote` with the fake as upstream and the run's root set to `root`;
+    the result and its note lines."""
+    with _upstream(kfp_env.fake), _pipeline_root(kfp_env.fake, scored.kfp_run_id, root):
+        shown = _show(scored.kfp_run_id)
+    notes = [line for line in shown.output.splitlines() if line.startswith("note: ")]
+    return shown, notes
+
+
 def test_the_fake_puts_each_task_file_where_upstream_puts_it(bucket: str, scored: Scored) -> None:
     """<root>/<pipeline>/<run id>/<task>/<uuid4>/<output>, uploaded before the run ended."""
     blobs = storage_client(bucket).list_blobs(
@@ -257,8 +266,7 @@ def test_upstream_kfp_with_an_object_store_root_gives_one_note(
     kfp_env: KfpEnv, scored: Scored, bucket: str, monkeypatch: pytest.MonkeyPatch, root: str
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", bucket)
-    with _upstream(kfp_env.fake), _pipeline_root(kfp_env.fake, scored.kfp_run_id, root):
-        shown = _show(scored.kfp_run_id)
+    shown, notes = _show_upstream(kfp_env, scored, root)
 
     assert shown.exit_code == 0, shown.output
     link = f"{kfp_env.url}/#/runs/details/{scored.kfp_run_id}"
@@ -267,7 +275,7 @@ def test_upstream_kfp_with_an_object_store_root_gives_one_note(
         f"artifact API, and the run's pipeline root {root} is not Cloud Storage): they are in "
         f"the KFP UI at {link}."
     )
-    assert [line for line in shown.output.splitlines() if line.startswith("note: ")] == [note]
+    assert notes == [note]
     assert "metrics: " not in shown.output and "gate: " not in shown.output
     assert "Traceback" not in shown.output
 
@@ -277,8 +285,7 @@ def test_upstream_kfp_with_nothing_under_the_run_gives_one_note(
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", bucket)
     root = "gs://kfp-root/elsewhere"
-    with _upstream(kfp_env.fake), _pipeline_root(kfp_env.fake, scored.kfp_run_id, root):
-        shown = _show(scored.kfp_run_id)
+    shown, notes = _show_upstream(kfp_env, scored, root)
 
     assert shown.exit_code == 0, shown.output
     link = f"{kfp_env.url}/#/runs/details/{scored.kfp_run_id}"
@@ -287,7 +294,7 @@ def test_upstream_kfp_with_nothing_under_the_run_gives_one_note(
         f"artifact API, and {root}/scored/{scored.kfp_run_id}/ holds no files): they are in "
         f"the KFP UI at {link}."
     )
-    assert [line for line in shown.output.splitlines() if line.startswith("note: ")] == [note]
+    assert notes == [note]
     assert "metrics: " not in shown.output
 
 
@@ -296,11 +303,9 @@ def test_upstream_kfp_with_a_bucket_it_cannot_list_gives_one_note(
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", bucket)
     root = "gs://no-such-bucket/root"
-    with _upstream(kfp_env.fake), _pipeline_root(kfp_env.fake, scored.kfp_run_id, root):
-        shown = _show(scored.kfp_run_id)
+    shown, notes = _show_upstream(kfp_env, scored, root)
 
     assert shown.exit_code == 0, shown.output
-    notes = [line for line in shown.output.splitlines() if line.startswith("note: ")]
     assert len(notes) == 1, shown.output
     assert notes[0].startswith(
         "note: Metrics are not available from this Kubeflow Pipelines backend (it serves no "
