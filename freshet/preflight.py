@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from freshet.errors import BadInput, FreshetError
-from freshet.preflight_cache import PreflightCache
+from freshet.preflight_cache import Call, PreflightCache
 from freshet.references import check_reference, described, load_reference
 
 PREFLIGHT_ENV = "FRESHET_PREFLIGHT"
@@ -96,7 +96,7 @@ def find_preflights(spec: dict[str, Any], values: dict[str, Any]) -> list[Prefli
 
 
 # How a preflight is called: (task, reference, inputs, context) -> what it returned.
-PreflightCall = Callable[[str, str, dict[str, Any], dict[str, Any]], Any]
+PreflightCall = Call
 
 
 def call_preflight(
@@ -143,16 +143,11 @@ def run_preflights(
         FreshetError: A preflight failed otherwise (unless skipped).
     """
     context: dict[str, Any] = {"notes": [], "runner": runner}
+    ask = cache.reusing(call) if cache is not None else call
     for preflight in find_preflights(spec, values):
         what = f"Preflight of task '{preflight.task}'"
-        key = cache.key(preflight.reference, preflight.inputs, context) if cache else None
-        kept = cache.get(key) if cache is not None and key is not None else None
         try:
-            returned = (
-                kept
-                if kept is not None
-                else call(preflight.task, preflight.reference, dict(preflight.inputs), context)
-            )
+            returned = ask(preflight.task, preflight.reference, dict(preflight.inputs), context)
         except BadInput:
             raise
         except Exception as exc:
@@ -170,8 +165,6 @@ def run_preflights(
                 f"{what} '{preflight.reference}' returned {type(returned).__name__}, "
                 "not a dict or None."
             )
-        if cache is not None and key is not None and kept is None:
-            cache.put(key, returned or {})
         if not returned:
             continue
         notes = context["notes"]

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from freshet.atomic import write_file
 from freshet.references import load_reference
 
+# How a preflight is called (freshet.preflight.PreflightCall): (task, reference, inputs, context).
+Call = Callable[[str, str, dict[str, Any], dict[str, Any]], Any]
 Identity = Callable[[dict[str, Any], dict[str, Any]], str | None]
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTRIBUTE = "freshet_cache_identity"
@@ -98,6 +100,24 @@ class PreflightCache:
         except (OSError, ValueError):
             return None
         return value if isinstance(value, dict) else None
+
+    def reusing(self, call: Call) -> Call:
+        """`call`, answered from here when a result is kept; what it returns is kept.
+
+        Only a dict or None is kept (the caller refuses anything else), never a raise.
+        """
+
+        def ask(task: str, reference: str, inputs: dict[str, Any], context: dict[str, Any]) -> Any:
+            key = self.key(reference, inputs, context)
+            kept = self.get(key) if key is not None else None
+            if kept is not None:
+                return kept
+            returned = call(task, reference, inputs, context)
+            if key is not None and (returned is None or isinstance(returned, dict)):
+                self.put(key, returned or {})
+            return returned
+
+        return ask
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Keeps a result (one that is not plain JSON is not kept)."""
